@@ -1,0 +1,179 @@
+"""Train the sentiment classifier, evaluate it, and export it (SavedModel + ONNX).
+
+With no flags it trains on the offline demo data (200 review sentences that gensim ships)
+so the whole path runs anywhere; point ``--data`` at real data for a real model:
+
+    python -m apps.sentiment.train
+    python -m apps.sentiment.train --data ../shared/data/sentiment --epochs 3 --time-budget 30
+    python -m apps.sentiment.train --data aclImdb/ --cell gru --layers 2
+    python -m apps.sentiment.train --data imdb          # download the official archive
+
+``--data`` takes an aclImdb folder, a folder with *train* / *test* files, one CSV
+(review,sentiment), fastText (__label__x text) or TSV (label<TAB>text) file, gzipped or not.
+"""
+
+import argparse
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from apps.sentiment.data import load_splits
+from apps.sentiment.export import make_bundle
+from apps.sentiment.model import CELLS, build_model
+from shared.embeddings import embedding_matrix, load_vectors, shared_vectors
+from shared.errors import SeqappsError, run_cli
+from shared.export import export_app
+from shared.pipeline import sequence_dataset
+from shared.precision import apply_precision
+from shared.text import Tokenizer, Vocabulary, tokenize
+from shared.training import (add_training_arguments, fit, make_optimizer, make_strategy, prepare_run_dir,
+                             set_seed, write_metrics)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m apps.sentiment.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default=None, help="training data (see above), or 'imdb' to download it; default: the offline demo data")
+    data.add_argument("--test-data", default=None, help="a separate test set in any supported format")
+    data.add_argument("--encoding", default="utf-8", help="text encoding of --data files (default: %(default)s)")
+    data.add_argument("--limit", type=int, default=None, metavar="N", help="train on at most N examples (a quick slice)")
+    data.add_argument("--vocab-size", type=int, default=20000, help="largest vocabulary, special tokens included (default: %(default)s)")
+    data.add_argument("--max-length", type=int, default=400, help="tokens kept per text (default: %(default)s)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--cell", choices=sorted(CELLS), default="lstm", help="recurrent cell (default: %(default)s)")
+    model.add_argument("--units", type=int, default=64, help="units per recurrent layer and direction (default: %(default)s)")
+    model.add_argument("--layers", type=int, default=1, help="stacked recurrent layers (default: %(default)s)")
+    model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True, help="read texts in both directions (default: on)")
+    model.add_argument("--dropout", type=float, default=0.2, help="dropout on recurrent inputs and before the head (default: %(default)s)")
+    model.add_argument("--pooling", choices=("last", "mean"), default="mean", help="summarise a text by the final state or the mean over tokens (default: %(default)s)")
+    embed = parser.add_argument_group("embedding")
+    embed.add_argument("--embeddings", default="shared", help="'shared': the suite's cached word2vec vectors (trained on the text apps' corpora plus this --data); 'none': random; or a vectors file (word2vec .bin/.txt, GloVe .txt, gensim cache folder)")
+    embed.add_argument("--embedding-dim", type=int, default=100, help="vector size when vectors are trained here or random (default: %(default)s)")
+    embed.add_argument("--w2v-algorithm", choices=("cbow", "skipgram"), default="cbow", help="word2vec training algorithm for 'shared' (default: %(default)s)")
+    embed.add_argument("--freeze-embeddings", action="store_true", help="keep the pretrained vectors fixed during training")
+    out = parser.add_argument_group("output")
+    out.add_argument("--export-dir", type=Path, default=None, help="export root (default: exported/ or $SEQAPPS_EXPORT_DIR)")
+    out.add_argument("--no-export", action="store_true", help="train and evaluate only")
+    out.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    add_training_arguments(parser, epochs=5, batch_size=32, learning_rate=2e-3, patience=2)
+    return parser
+
+
+def word_vectors(args, splits, log=print):
+    """The pretrained vectors for ``--embeddings``, or None for random initialisation."""
+    if args.embeddings == "none":
+        return None
+    if args.embeddings != "shared":
+        return load_vectors(args.embeddings)
+    extra = () if splits.is_demo else [example.text for example in splits.train]
+    vectors, _ = shared_vectors(extra_texts=extra, algorithm=args.w2v_algorithm, dim=args.embedding_dim,
+                                seed=args.seed, log=log)
+    return vectors
+
+
+def encode(tokenizer, examples, label_ids):
+    return [tokenizer.encode(e.text) for e in examples], [label_ids[e.label] for e in examples]
+
+
+def evaluate(model, dataset, targets, labels):
+    """Accuracy, loss, majority-class baseline and confusion matrix on one split.
+
+    Runs the model in a plain ``tf.function`` rather than ``model.predict`` so that a model
+    built under a distribution strategy is also evaluated on every example.
+    """
+    forward = tf.function(lambda ids: model(ids, training=False)["probabilities"], reduce_retracing=True)
+    pairs = [(forward(ids).numpy(), y.numpy()) for ids, y in dataset]
+    probabilities = np.concatenate([p for p, _ in pairs])
+    truth = np.concatenate([y for _, y in pairs])
+    predicted = probabilities.argmax(axis=-1)
+    majority = np.bincount(np.asarray(targets), minlength=len(labels)).argmax()
+    loss = -np.mean(np.log(np.clip(probabilities[np.arange(len(truth)), truth], 1e-7, 1.0)))
+    confusion = np.zeros((len(labels), len(labels)), dtype=int)
+    np.add.at(confusion, (truth, predicted), 1)
+    return {
+        "examples": int(len(truth)),
+        "accuracy": float(np.mean(predicted == truth)),
+        "loss": float(loss),
+        "majority_baseline_accuracy": float(np.mean(truth == majority)),
+        "confusion_matrix": {"labels": labels, "rows_true_columns_predicted": confusion.tolist()},
+    }
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    strategy = make_strategy(args.strategy, args.cpu_devices)
+    print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica"
+          f"{'s' if strategy.num_replicas_in_sync > 1 else ''}")
+    set_seed(args.seed)
+    apply_precision(args.precision)
+    splits = load_splits(args.data, test_data=args.test_data, seed=args.seed, encoding=args.encoding, limit=args.limit)
+    banner = "DEMO DATA, for a quick end-to-end run; pass --data for a real model" if splits.is_demo else "data"
+    print(f"{banner}: {splits.source}")
+    print(f"examples: {len(splits.train)} train, {len(splits.validation)} validation, {len(splits.test)} test; "
+          f"labels: {', '.join(splits.labels)}")
+
+    tokenizer = Tokenizer(Vocabulary.build((tokenize(e.text) for e in splits.train),
+                                           max_size=args.vocab_size), max_length=args.max_length)
+    vectors = word_vectors(args, splits)
+    matrix, coverage = embedding_matrix(vectors, tokenizer.vocabulary.tokens, token_counts=tokenizer.vocabulary.counts,
+                                        dim=args.embedding_dim, seed=args.seed)
+    print(f"vocabulary: {len(tokenizer.vocabulary):,} tokens; {coverage}")
+
+    label_ids = {label: index for index, label in enumerate(splits.labels)}
+    (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
+        encode(tokenizer, part, label_ids) for part in (splits.train, splits.validation, splits.test))
+    # Several replicas cannot split a short batch evenly: training and validation then use
+    # full batches only; the final evaluation below still sees every example.
+    full_batches = strategy.num_replicas_in_sync > 1
+    train_data = sequence_dataset(train_x, train_y, batch_size=args.batch_size, shuffle=True, seed=args.seed,
+                                  drop_remainder=full_batches)
+    val_data = sequence_dataset(val_x, val_y, batch_size=args.batch_size, drop_remainder=full_batches,
+                                buckets=not full_batches)
+    if full_batches and len(val_x) < args.batch_size:
+        raise SeqappsError(f"--strategy {args.strategy} needs at least one full validation batch: "
+                           f"{len(val_x)} validation examples < --batch-size {args.batch_size}")
+    if full_batches:
+        print(f"--strategy {args.strategy}: validation during training uses full batches of {args.batch_size}; "
+              f"final metrics use every example")
+    test_data = sequence_dataset(test_x, test_y, batch_size=args.batch_size)
+    full_val_data = sequence_dataset(val_x, val_y, batch_size=args.batch_size)
+
+    options = dict(vocab_size=len(tokenizer.vocabulary), num_classes=len(splits.labels),
+                   embedding_dim=matrix.shape[1], cell=args.cell, units=args.units, layers=args.layers,
+                   bidirectional=args.bidirectional, dropout=args.dropout, pooling=args.pooling)
+    with strategy.scope():
+        model = build_model(embedding_matrix=matrix, trainable_embedding=not args.freeze_embeddings, **options)
+        model.compile(optimizer=make_optimizer(args), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    if args.verbose:
+        model.summary(line_length=100)
+
+    run_dir, _ = prepare_run_dir("sentiment", args.run_dir, vars(args), fresh=args.fresh)
+    tokenizer.save(run_dir / "tokenizer.json")
+    training = fit(model, train_data, val_data, args=args, run_dir=run_dir)
+    test = evaluate(model, test_data, train_y, splits.labels)
+    print(f"test accuracy {test['accuracy']:.4f} on {test['examples']} examples "
+          f"(majority-class baseline {test['majority_baseline_accuracy']:.4f})")
+    metrics = {"app": "sentiment", "data": splits.source, "demo_data": splits.is_demo, "labels": splits.labels,
+               "test": test, "validation": evaluate(model, full_val_data, train_y, splits.labels),
+               "training": training, "embedding_coverage": vars(coverage),
+               "sizes": {"train": len(train_x), "validation": len(val_x), "test": len(test_x)}}
+    write_metrics(run_dir, metrics)
+
+    if not args.no_export:
+        bundle = make_bundle(model, lambda: build_model(use_cudnn=False, **options), tokenizer, splits.labels,
+                             parity_texts=[e.text for e in splits.test[:32]] + ["", "   ", "¡Increíble! 😀"],
+                             metrics={"test_accuracy": test["accuracy"], "demo_data": splits.is_demo})
+        export_app(bundle, args.export_dir)
+    return 0
+
+
+def cli():
+    run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

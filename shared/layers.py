@@ -1,0 +1,31 @@
+"""Small Keras layers the apps share; all serializable, none of them a ``Lambda``."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class MaskedMean(keras.layers.Layer):
+    """Mean over the unmasked time steps; zeros for a sequence with no real token.
+
+    ``GlobalAveragePooling1D`` divides by the number of unmasked steps, which is zero for an
+    empty input (an empty string tokenises to one ``[PAD]``), and returns NaN.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.mean(inputs, axis=1)
+        weights = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        total = ops.sum(inputs * weights, axis=1)
+        count = ops.maximum(ops.sum(weights, axis=1), ops.cast(1, inputs.dtype))
+        return total / count
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])

@@ -1,0 +1,112 @@
+"""Load what ``shared/export.py`` wrote and run it: SavedModel, ONNX, manifest.
+
+Predict commands and the export's parity check share these loaders, so what is checked
+at export time is exactly what users run. ``python -m shared.serving savedmodel DIR
+INPUTS.json OUT.npz`` runs a SavedModel in a fresh process (the export parity check uses
+it to prove the artifact loads without any of the training process's state).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from shared.errors import SeqappsError
+from shared.paths import default_export_dir
+
+MANIFEST_FORMAT = "seqapps-manifest"
+MANIFEST_VERSION = 1
+
+
+def app_export_dir(app, export_dir=None):
+    return Path(export_dir or default_export_dir()) / app
+
+
+def load_manifest(app, export_dir=None):
+    """The manifest of the current export of ``app``, checked for format and version."""
+    path = app_export_dir(app, export_dir) / "manifest.json"
+    if not path.exists():
+        raise SeqappsError(f"no {app} export at {path.parent}: run `python -m apps.{app}.train` "
+                           f"first, or pass --export-dir DIR")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SeqappsError(f"{path}:{error.lineno}: manifest is not valid JSON ({error.msg})") from None
+    if manifest.get("format") != MANIFEST_FORMAT or manifest.get("version") != MANIFEST_VERSION:
+        raise SeqappsError(f"{path}: manifest format {manifest.get('format')!r} version "
+                           f"{manifest.get('version')!r} is not {MANIFEST_FORMAT} v{MANIFEST_VERSION}: re-export")
+    manifest["_root"] = str(path.parent)
+    return manifest
+
+
+def artifact_path(manifest, relative):
+    return Path(manifest["_root"]) / relative
+
+
+class SavedModelRunner:
+    """The ``serving_default`` signature of a SavedModel, called with NumPy inputs."""
+
+    def __init__(self, path):
+        import tensorflow as tf
+        import tensorflow_text  # noqa: F401  (registers the text ops the graph uses)
+
+        self._tf = tf
+        self.model = tf.saved_model.load(str(path))
+        self.signature = self.model.signatures["serving_default"]
+
+    def __call__(self, **inputs):
+        tensors = {name: self._tf.constant(value) for name, value in inputs.items()}
+        outputs = self.signature(**tensors)
+        return {name: _to_numpy(value.numpy()) for name, value in outputs.items()}
+
+
+class OnnxRunner:
+    """An ONNX model in onnxruntime (CPU), called with NumPy inputs; no TensorFlow needed."""
+
+    def __init__(self, path):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.output_names = [output.name for output in self.session.get_outputs()]
+
+    def __call__(self, **inputs):
+        return dict(zip(self.output_names, self.session.run(self.output_names, inputs)))
+
+
+def _to_numpy(value):
+    if value.dtype == object:
+        return np.array([item.decode("utf-8") for item in value.ravel()]).reshape(value.shape)
+    return value
+
+
+def run_savedmodel_in_fresh_process(path, inputs, workdir):
+    """Run a SavedModel in a new Python process; returns its outputs as NumPy arrays."""
+    import subprocess
+
+    workdir = Path(workdir)
+    inputs_path, outputs_path = workdir / "parity_inputs.json", workdir / "parity_outputs.npz"
+    inputs_path.write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
+    command = [sys.executable, "-m", "shared.serving", "savedmodel", str(path), str(inputs_path), str(outputs_path)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if result.returncode != 0:
+        raise SeqappsError(f"the exported SavedModel failed to load or run in a fresh process:\n{result.stderr[-2000:]}")
+    with np.load(outputs_path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def _main(argv):
+    if len(argv) != 4 or argv[0] != "savedmodel":
+        print("usage: python -m shared.serving savedmodel DIR INPUTS.json OUT.npz", file=sys.stderr)
+        return 2
+    _, path, inputs_path, outputs_path = argv
+    inputs = json.loads(Path(inputs_path).read_text(encoding="utf-8"))
+    outputs = SavedModelRunner(path)(**{name: np.array(value) for name, value in inputs.items()})
+    np.savez(outputs_path, **outputs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

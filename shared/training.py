@@ -1,0 +1,223 @@
+"""The training conventions every app shares: flags, run directory, callbacks, strategy.
+
+One ``fit`` call gives each app the same behaviour: Keras' progress bar, the best weights
+kept (atomically) and restored at the end, early stopping, resume after a killed run
+(``BackupAndRestore``), TensorBoard and CSV logs, a wall-clock budget, gradient clipping,
+and a run directory holding ``config.json``, ``metrics.json`` and a plot of the curves.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from shared.errors import SeqappsError
+from shared.paths import default_runs_dir
+from shared.precision import PRECISIONS
+from shared.text import write_json_atomic
+
+STRATEGIES = ("none", "mirrored")
+BEST_WEIGHTS = "best.weights.h5"
+
+
+def add_training_arguments(parser, *, epochs=5, batch_size=32, learning_rate=1e-3, patience=3):
+    """Flags every train command has, with this app's defaults."""
+    group = parser.add_argument_group("training")
+    group.add_argument("--epochs", type=int, default=epochs, help="passes over the training data (default: %(default)s)")
+    group.add_argument("--batch-size", type=int, default=batch_size, help="examples per step, across all devices (default: %(default)s)")
+    group.add_argument("--learning-rate", type=float, default=learning_rate, help="Adam learning rate (default: %(default)s)")
+    group.add_argument("--clipnorm", type=float, default=1.0, help="clip each gradient to this L2 norm; 0 turns clipping off (default: %(default)s)")
+    group.add_argument("--patience", type=int, default=patience, help="early stopping: epochs without validation improvement (default: %(default)s)")
+    group.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="stop cleanly after this many minutes of training and keep the best weights")
+    group.add_argument("--seed", type=int, default=1337, help="seed for data order, initialisation and dropout (default: %(default)s)")
+    group.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed_float16 on a GPU, float32 on a CPU (default: %(default)s)")
+    group.add_argument("--strategy", choices=STRATEGIES, default="none", help="tf.distribute strategy: mirrored copies the model on every local device (default: %(default)s)")
+    group.add_argument("--cpu-devices", type=int, default=0, metavar="N", help="with --strategy mirrored and no GPU: split the CPU into N logical devices")
+    group.add_argument("--run-dir", type=Path, default=None, help="checkpoints, logs, config and metrics; rerunning with the same run dir resumes an interrupted run (default: runs/<app>)")
+    group.add_argument("--fresh", action="store_true", help="ignore an interrupted run's backup in --run-dir and start over")
+    group.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: %(default)s)")
+    return group
+
+
+def set_seed(seed):
+    """Seed Python, NumPy and TensorFlow so that a run repeats."""
+    keras.utils.set_random_seed(seed)
+
+
+def make_strategy(name="none", cpu_devices=0):
+    """The tf.distribute strategy for ``--strategy``; call before building the model.
+
+    With no GPU, ``cpu_devices`` splits the CPU into logical devices so that a mirrored run
+    (and its test) really runs on two replicas. This must happen before TensorFlow first
+    touches a device, so train commands call it first.
+    """
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name != "mirrored":
+        raise SeqappsError(f"unknown --strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus or cpu_devices < 2:
+        return tf.distribute.MirroredStrategy()
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * cpu_devices)
+    except RuntimeError as error:
+        raise SeqappsError(f"--cpu-devices must be set before TensorFlow starts: {error}") from None
+    devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(devices=devices)
+
+
+def prepare_run_dir(app, run_dir, config, *, fresh=False, log=print):
+    """Create the run directory, save the config, and say whether this run resumes another."""
+    run_dir = Path(run_dir or default_runs_dir() / app)
+    backup = run_dir / "backup"
+    if fresh and backup.exists():
+        shutil.rmtree(backup)
+    resuming = backup.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resuming:
+        for stale in ("history.csv", BEST_WEIGHTS, "best.json", "metrics.json"):
+            (run_dir / stale).unlink(missing_ok=True)
+    write_json_atomic(run_dir / "config.json", {"app": app, **_jsonable(config)})
+    log(f"run directory: {run_dir}" + ("  (resuming the interrupted run found there)" if resuming else ""))
+    return run_dir, resuming
+
+
+def _jsonable(config):
+    items = vars(config).items() if isinstance(config, argparse.Namespace) else dict(config).items()
+    return {key: (str(value) if isinstance(value, Path) else value) for key, value in items}
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Keep the weights of the best epoch on disk, written atomically, surviving a resume.
+
+    Unlike ``ModelCheckpoint`` it never leaves a half-written file (it writes a temporary
+    file and renames it) and it remembers the best score across an interrupted run.
+    """
+
+    def __init__(self, run_dir, monitor="val_loss", mode="min"):
+        super().__init__()
+        self.path = Path(run_dir) / BEST_WEIGHTS
+        self.record = Path(run_dir) / "best.json"
+        self.monitor, self.mode = monitor, mode
+        self.best = None
+        self.best_epoch = None
+
+    def on_train_begin(self, logs=None):
+        if self.record.exists() and self.path.exists():
+            saved = json.loads(self.record.read_text())
+            self.best, self.best_epoch = saved["value"], saved["epoch"]
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value) or not self._improved(value):
+            return
+        self.best, self.best_epoch = float(value), epoch + 1
+        temporary = self.path.with_name("best.tmp.weights.h5")
+        self.model.save_weights(temporary)
+        os.replace(temporary, self.path)
+        write_json_atomic(self.record, {"monitor": self.monitor, "value": self.best, "epoch": self.best_epoch})
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training cleanly once ``minutes`` of wall-clock time have passed."""
+
+    def __init__(self, minutes):
+        super().__init__()
+        self.seconds = minutes * 60.0
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self.start > self.seconds:
+            self.model.stop_training = True
+            self.stopped = True
+
+
+def make_optimizer(args):
+    return keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm or None)
+
+
+def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss", mode="min", log=print):
+    """Train with the shared callbacks and return a summary of how training went.
+
+    Whatever stops training (epochs done, early stopping, the time budget), the model
+    ends holding its best validation weights.
+    """
+    best = BestWeights(run_dir, monitor, mode)
+    budget = TimeBudget(args.time_budget) if args.time_budget else None
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(Path(run_dir) / "backup")),
+        best,
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=args.patience),
+        keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(Path(run_dir) / "logs"), write_graph=False),
+    ] + ([budget] if budget else [])
+    started = time.monotonic()
+    history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
+                        callbacks=callbacks, verbose=args.verbose, shuffle=False)
+    seconds = time.monotonic() - started
+    if best.path.exists():
+        model.load_weights(best.path)
+    if budget and budget.stopped:
+        log(f"time budget of {args.time_budget:g} min reached: stopped, keeping the best weights")
+    plot_history(Path(run_dir) / "history.csv", Path(run_dir) / "history.png")
+    return {
+        "epochs_run": len(history.epoch),
+        "best_epoch": best.best_epoch,
+        f"best_{monitor}": best.best,
+        "train_seconds": round(seconds, 1),
+        "stopped_by_time_budget": bool(budget and budget.stopped),
+    }
+
+
+def plot_history(csv_path, png_path):
+    """Loss and metric curves per epoch, for people who would rather look than read."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not Path(csv_path).exists():
+        return None
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return None
+    names = sorted({key.removeprefix("val_") for key in rows[0] if key not in ("epoch", "learning_rate")})
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    for axis, name in zip(axes[0], names):
+        for key, style in ((name, "-o"), (f"val_{name}", "--s")):
+            if key in rows[0]:
+                axis.plot(epochs, [float(row[key]) for row in rows], style, label=key)
+        axis.set_xlabel("epoch")
+        axis.set_title(name)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(png_path, dpi=90)
+    plt.close(figure)
+    return png_path
+
+
+def write_metrics(run_dir, metrics, log=print):
+    """``metrics.json`` in the run directory, written atomically."""
+    path = Path(run_dir) / "metrics.json"
+    write_json_atomic(path, metrics)
+    log(f"metrics written to {path}")
+    return path

@@ -1,0 +1,105 @@
+"""The sentiment app through its public commands, as a user runs them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from shared.paths import REPO_ROOT
+
+TEXTS = ["A moving, beautifully acted film.", "Dull, predictable and far too long.", "", "¡Increíble! 😀"]
+
+
+def run(*args, stdin=None, timeout=900, env=None):
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, input=stdin,
+                          cwd=REPO_ROOT, timeout=timeout,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
+
+
+def json_rows(result):
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory):
+    """Train on the offline default demo data and export, once for this module."""
+    root = tmp_path_factory.mktemp("sentiment")
+    env = {"SEQAPPS_CACHE": str(root / "cache"), "SEQAPPS_RUNS_DIR": str(root / "runs")}
+    result = run("apps.sentiment.train", "--epochs", "2", "--export-dir", str(root / "exported"), "--verbose", "2",
+                 env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result.stdout
+
+
+def test_offline_default_trains_evaluates_and_exports(demo_export):
+    root, output = demo_export
+    assert "DEMO DATA" in output and "Pang & Lee" in output
+    assert "precision: float32 (auto on CPU" in output
+    metrics = json.loads((root / "runs" / "sentiment" / "metrics.json").read_text())
+    assert metrics["demo_data"] is True and metrics["sizes"] == {"train": 160, "validation": 20, "test": 20}
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
+    manifest = json.loads((root / "exported" / "sentiment" / "manifest.json").read_text())
+    assert manifest["parity"]["probabilities"]["keras_vs_onnx"] <= 1e-4
+    assert (root / "exported" / "models.config").exists()
+    assert (root / "runs" / "sentiment" / "history.png").exists()
+
+
+def test_savedmodel_and_onnx_predictions_agree(demo_export):
+    root, _ = demo_export
+    export = ["--export-dir", str(root / "exported"), "--json"]
+    saved = json_rows(run("apps.sentiment.predict", *export, "--runtime", "savedmodel", *TEXTS))
+    onnx = json_rows(run("apps.sentiment.predict", *export, "--runtime", "onnx", *TEXTS))
+    assert [r["text"] for r in saved] == TEXTS and [r["label"] for r in saved] == [r["label"] for r in onnx]
+    for a, b in zip(saved, onnx):
+        assert set(a["probabilities"]) == {"neg", "pos"}
+        assert sum(a["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        np.testing.assert_allclose(list(a["probabilities"].values()), list(b["probabilities"].values()), atol=1e-4)
+
+
+def test_predict_reads_standard_input_and_prints_readable_lines(demo_export):
+    root, _ = demo_export
+    result = run("apps.sentiment.predict", "--export-dir", str(root / "exported"), "--runtime", "onnx",
+                 stdin="great fun\nawful\n")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].split("\t")[0] in ("neg", "pos") and lines[1].endswith("awful")
+
+
+def test_bad_input_is_one_line_error_naming_file_and_line(tmp_path, isolated_dirs):
+    bad = tmp_path / "reviews.tsv"
+    bad.write_text("pos\tgreat\nneg\tbad\nthis line has no tab\n", encoding="utf-8")
+    result = run("apps.sentiment.train", "--data", str(bad), "--no-export")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{bad}:3:" in result.stderr.strip().splitlines()[-1]
+
+
+def test_predict_without_export_says_what_to_do(tmp_path):
+    result = run("apps.sentiment.predict", "--export-dir", str(tmp_path), "hello")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "python -m apps.sentiment.train" in result.stderr
+
+
+def test_help_lists_every_flag():
+    result = run("apps.sentiment.train", "--help")
+    assert result.returncode == 0
+    for flag in ("--data", "--epochs", "--export-dir", "--cell", "--bidirectional", "--layers", "--dropout",
+                 "--precision", "--strategy", "--clipnorm", "--time-budget", "--embeddings", "--freeze-embeddings",
+                 "--w2v-algorithm", "--run-dir", "--seed"):
+        assert flag in result.stdout, flag
+
+
+@pytest.mark.slow
+def test_short_run_on_real_imdb_slice_beats_chance(shared_data, tmp_path):
+    result = run("apps.sentiment.train", "--data", str(shared_data / "sentiment"), "--limit", "2000",
+                 "--epochs", "3", "--max-length", "150", "--no-export", "--verbose", "2",
+                 "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    test = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    assert test["examples"] > 2000
+    assert test["accuracy"] >= 0.65, f"accuracy {test['accuracy']:.3f} is not clearly above chance"
+    assert test["accuracy"] > test["majority_baseline_accuracy"] + 0.1
