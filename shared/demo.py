@@ -1,6 +1,6 @@
-"""``make demo``: train every app on its offline default data and export it.
+"""The job behind `make demo`: train every app on its offline default data and export it.
 
-Each app runs as its own process (``python -m apps.<app>.train``), exactly the command a
+Each app runs as its own process (python -m apps.<app>.train), exactly the command a
 user would type, after the shared word2vec vectors are built once for all of them. At the
 end a table shows each app's test metric and export, and one prediction per runtime.
 """

@@ -73,6 +73,13 @@ def make_strategy(name="none", cpu_devices=0):
     return tf.distribute.MirroredStrategy(devices=devices)
 
 
+def describe_strategy(strategy):
+    """One line for the log: which strategy, over how many replicas."""
+    if strategy.num_replicas_in_sync == 1 and type(strategy).__name__.startswith("_Default"):
+        return "strategy: none (one device)"
+    return f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replicas"
+
+
 def prepare_run_dir(app, run_dir, config, *, fresh=False, log=print):
     """Create the run directory, save the config, and say whether this run resumes another."""
     run_dir = Path(run_dir or default_runs_dir() / app)

@@ -28,8 +28,8 @@ from shared.export import export_app
 from shared.pipeline import sequence_dataset
 from shared.precision import apply_precision
 from shared.text import Tokenizer, Vocabulary, tokenize
-from shared.training import (add_training_arguments, fit, make_optimizer, make_strategy, prepare_run_dir,
-                             set_seed, write_metrics)
+from shared.training import (add_training_arguments, describe_strategy, fit, make_optimizer, make_strategy,
+                             prepare_run_dir, set_seed, write_metrics)
 
 
 def build_parser():
@@ -102,70 +102,93 @@ def evaluate(model, dataset, targets, labels):
     }
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    strategy = make_strategy(args.strategy, args.cpu_devices)
-    print(f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replica"
-          f"{'s' if strategy.num_replicas_in_sync > 1 else ''}")
-    set_seed(args.seed)
-    apply_precision(args.precision)
+def read_data(args):
     splits = load_splits(args.data, test_data=args.test_data, seed=args.seed, encoding=args.encoding, limit=args.limit)
     banner = "DEMO DATA, for a quick end-to-end run; pass --data for a real model" if splits.is_demo else "data"
     print(f"{banner}: {splits.source}")
     print(f"examples: {len(splits.train)} train, {len(splits.validation)} validation, {len(splits.test)} test; "
           f"labels: {', '.join(splits.labels)}")
+    return splits
 
-    tokenizer = Tokenizer(Vocabulary.build((tokenize(e.text) for e in splits.train),
-                                           max_size=args.vocab_size), max_length=args.max_length)
-    vectors = word_vectors(args, splits)
-    matrix, coverage = embedding_matrix(vectors, tokenizer.vocabulary.tokens, token_counts=tokenizer.vocabulary.counts,
-                                        dim=args.embedding_dim, seed=args.seed)
-    print(f"vocabulary: {len(tokenizer.vocabulary):,} tokens; {coverage}")
 
+def build_tokenizer(args, splits):
+    vocabulary = Vocabulary.build((tokenize(e.text) for e in splits.train), max_size=args.vocab_size)
+    return Tokenizer(vocabulary, max_length=args.max_length)
+
+
+def make_datasets(args, splits, tokenizer, replicas):
+    """Train, validation (for ``fit``), full validation and test pipelines.
+
+    Several replicas cannot split a short batch evenly, so under a distribution strategy
+    training and in-training validation use full batches only; the final metrics are
+    computed on the full validation and test sets.
+    """
     label_ids = {label: index for index, label in enumerate(splits.labels)}
     (train_x, train_y), (val_x, val_y), (test_x, test_y) = (
         encode(tokenizer, part, label_ids) for part in (splits.train, splits.validation, splits.test))
-    # Several replicas cannot split a short batch evenly: training and validation then use
-    # full batches only; the final evaluation below still sees every example.
-    full_batches = strategy.num_replicas_in_sync > 1
-    train_data = sequence_dataset(train_x, train_y, batch_size=args.batch_size, shuffle=True, seed=args.seed,
-                                  drop_remainder=full_batches)
-    val_data = sequence_dataset(val_x, val_y, batch_size=args.batch_size, drop_remainder=full_batches,
-                                buckets=not full_batches)
+    full_batches = replicas > 1
     if full_batches and len(val_x) < args.batch_size:
         raise SeqappsError(f"--strategy {args.strategy} needs at least one full validation batch: "
                            f"{len(val_x)} validation examples < --batch-size {args.batch_size}")
     if full_batches:
         print(f"--strategy {args.strategy}: validation during training uses full batches of {args.batch_size}; "
               f"final metrics use every example")
-    test_data = sequence_dataset(test_x, test_y, batch_size=args.batch_size)
-    full_val_data = sequence_dataset(val_x, val_y, batch_size=args.batch_size)
+    batch = args.batch_size
+    return {
+        "train": sequence_dataset(train_x, train_y, batch_size=batch, shuffle=True, seed=args.seed,
+                                  drop_remainder=full_batches),
+        "fit_validation": sequence_dataset(val_x, val_y, batch_size=batch, drop_remainder=full_batches,
+                                           buckets=not full_batches),
+        "validation": sequence_dataset(val_x, val_y, batch_size=batch),
+        "test": sequence_dataset(test_x, test_y, batch_size=batch),
+        "train_targets": train_y,
+    }
 
-    options = dict(vocab_size=len(tokenizer.vocabulary), num_classes=len(splits.labels),
-                   embedding_dim=matrix.shape[1], cell=args.cell, units=args.units, layers=args.layers,
-                   bidirectional=args.bidirectional, dropout=args.dropout, pooling=args.pooling)
+
+def model_options(args, tokenizer, splits, embedding_dim):
+    return dict(vocab_size=len(tokenizer.vocabulary), num_classes=len(splits.labels), embedding_dim=embedding_dim,
+                cell=args.cell, units=args.units, layers=args.layers, bidirectional=args.bidirectional,
+                dropout=args.dropout, pooling=args.pooling)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    strategy = make_strategy(args.strategy, args.cpu_devices)
+    print(describe_strategy(strategy))
+    set_seed(args.seed)
+    apply_precision(args.precision)
+    splits = read_data(args)
+    tokenizer = build_tokenizer(args, splits)
+    matrix, coverage = embedding_matrix(word_vectors(args, splits), tokenizer.vocabulary.tokens,
+                                        token_counts=tokenizer.vocabulary.counts, dim=args.embedding_dim,
+                                        seed=args.seed)
+    print(f"vocabulary: {len(tokenizer.vocabulary):,} tokens; {coverage}")
+    data = make_datasets(args, splits, tokenizer, strategy.num_replicas_in_sync)
+
+    options = model_options(args, tokenizer, splits, matrix.shape[1])
     with strategy.scope():
         model = build_model(embedding_matrix=matrix, trainable_embedding=not args.freeze_embeddings, **options)
-        model.compile(optimizer=make_optimizer(args), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=make_optimizer(args), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     if args.verbose:
         model.summary(line_length=100)
 
     run_dir, _ = prepare_run_dir("sentiment", args.run_dir, vars(args), fresh=args.fresh)
     tokenizer.save(run_dir / "tokenizer.json")
-    training = fit(model, train_data, val_data, args=args, run_dir=run_dir)
-    test = evaluate(model, test_data, train_y, splits.labels)
+    training = fit(model, data["train"], data["fit_validation"], args=args, run_dir=run_dir)
+    test = evaluate(model, data["test"], data["train_targets"], splits.labels)
     print(f"test accuracy {test['accuracy']:.4f} on {test['examples']} examples "
           f"(majority-class baseline {test['majority_baseline_accuracy']:.4f})")
-    metrics = {"app": "sentiment", "data": splits.source, "demo_data": splits.is_demo, "labels": splits.labels,
-               "test": test, "validation": evaluate(model, full_val_data, train_y, splits.labels),
-               "training": training, "embedding_coverage": vars(coverage),
-               "sizes": {"train": len(train_x), "validation": len(val_x), "test": len(test_x)}}
-    write_metrics(run_dir, metrics)
+    write_metrics(run_dir, {
+        "app": "sentiment", "data": splits.source, "demo_data": splits.is_demo, "labels": splits.labels,
+        "test": test, "validation": evaluate(model, data["validation"], data["train_targets"], splits.labels),
+        "training": training, "embedding_coverage": vars(coverage),
+        "sizes": {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test)},
+    })
 
     if not args.no_export:
+        parity_texts = [e.text for e in splits.test[:32]] + ["", "   ", "¡Increíble! 😀", "long " * 5000]
         bundle = make_bundle(model, lambda: build_model(use_cudnn=False, **options), tokenizer, splits.labels,
-                             parity_texts=[e.text for e in splits.test[:32]] + ["", "   ", "¡Increíble! 😀"],
+                             parity_texts=parity_texts,
                              metrics={"test_accuracy": test["accuracy"], "demo_data": splits.is_demo})
         export_app(bundle, args.export_dir)
     return 0
