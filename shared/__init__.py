@@ -5,3 +5,9 @@ embedding, the training loop conventions and the export layout are the same ever
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# TensorFlow's C++ INFO/WARNING chatter (oneDNN, missing CUDA on CPU machines) drowns the
+# output users came for; errors still show. A value set by the user wins.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

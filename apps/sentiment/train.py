@@ -159,9 +159,9 @@ def main(argv=None):
     apply_precision(args.precision)
     splits = read_data(args)
     tokenizer = build_tokenizer(args, splits)
-    matrix, coverage = embedding_matrix(word_vectors(args, splits), tokenizer.vocabulary.tokens,
-                                        token_counts=tokenizer.vocabulary.counts, dim=args.embedding_dim,
-                                        seed=args.seed)
+    vectors = word_vectors(args, splits)
+    matrix, coverage = embedding_matrix(vectors, tokenizer.vocabulary.tokens, token_counts=tokenizer.vocabulary.counts,
+                                        dim=args.embedding_dim if vectors is None else None, seed=args.seed)
     print(f"vocabulary: {len(tokenizer.vocabulary):,} tokens; {coverage}")
     data = make_datasets(args, splits, tokenizer, strategy.num_replicas_in_sync)
 

@@ -103,3 +103,15 @@ def test_short_run_on_real_imdb_slice_beats_chance(shared_data, tmp_path):
     assert test["examples"] > 2000
     assert test["accuracy"] >= 0.65, f"accuracy {test['accuracy']:.3f} is not clearly above chance"
     assert test["accuracy"] > test["majority_baseline_accuracy"] + 0.1
+
+
+def test_pretrained_vectors_file_sets_the_embedding_size(tmp_path, isolated_dirs):
+    rng = np.random.default_rng(0)
+    words = ["the", "film", "movie", "good", "bad", "a", "and", "is"]
+    glove = tmp_path / "tiny.glove.txt"
+    glove.write_text("".join(f"{w} {' '.join(f'{v:.4f}' for v in rng.normal(size=12))}\n" for w in words))
+    result = run("apps.sentiment.train", "--embeddings", str(glove), "--epochs", "1", "--units", "4",
+                 "--no-export", "--verbose", "0", "--run-dir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    coverage = json.loads((tmp_path / "run" / "metrics.json").read_text())["embedding_coverage"]
+    assert 0 < coverage["types_covered"] <= len(words)
