@@ -32,10 +32,13 @@ def sequence_dataset(sequences, targets, *, batch_size, shuffle=False, seed=1337
     ``drop_remainder`` keeps every batch full: a mirrored strategy cannot split a short
     final batch evenly over its replicas.
     """
-    sequences = [list(s) if len(s) else [0] for s in sequences]
+    sequences = [s if len(s) else [0] for s in sequences]
     targets = np.asarray(targets)
-    lengths = [len(s) for s in sequences]
-    ragged = tf.ragged.constant(sequences, dtype=tf.int32, ragged_rank=1)
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    # One flat array plus row lengths: tf.ragged.constant walks Python lists element by
+    # element and took minutes on the IMDB training set.
+    flat = np.fromiter((token for s in sequences for token in s), dtype=np.int32, count=int(lengths.sum()))
+    ragged = tf.RaggedTensor.from_row_lengths(flat, lengths)
     dataset = tf.data.Dataset.from_tensor_slices((ragged, targets))
     # Slices of a ragged tensor arrive as rank-0 "ragged" specs, which padded_batch rejects;
     # converting each element to a dense tensor here makes every later step a plain tensor op.
