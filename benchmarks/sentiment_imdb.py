@@ -39,7 +39,7 @@ if str(REPO_ROOT) not in sys.path:  # also runnable as ``python benchmarks/senti
     sys.path.insert(0, str(REPO_ROOT))
 
 from shared.paths import default_runs_dir, shared_data_dir  # noqa: E402
-from shared.text import write_json_atomic  # noqa: E402
+from shared.atomic import write_json  # noqa: E402
 
 MINIMUM_ACCURACY = 0.88
 TARGET_ACCURACY = 0.90
@@ -86,7 +86,8 @@ def build_parser():
                              "$SEQAPPS_SHARED_DATA/sentiment)")
     parser.add_argument("--run-dir", type=Path, default=None,
                         help="the train command's run directory, started fresh each time (default: "
-                             "<runs>/benchmark_sentiment_imdb, i.e. runs/ or $SEQAPPS_RUNS_DIR)")
+                             "<runs>/benchmark_<name of --out>, e.g. runs/benchmark_sentiment_imdb; "
+                             "<runs> is runs/ or $SEQAPPS_RUNS_DIR)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="cache folder for the shared word2vec vectors, passed as $SEQAPPS_CACHE "
                              "(default: the usual cache, cache/ or $SEQAPPS_CACHE)")
@@ -160,6 +161,36 @@ def machine():
     except (OSError, StopIteration):
         pass
     return info
+
+
+def code_version():
+    """What code ran: the git commit read from .git (git itself is not run) and a digest of the
+    sources, which also tells apart uncommitted edits between two runs of the same commit."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = sorted(path for folder in ("apps", "shared") for path in (REPO_ROOT / folder).rglob("*.py"))
+    for path in files + [Path(__file__).resolve()]:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"git_commit": _git_commit(), "sources_sha256": digest.hexdigest(),
+            "sources": "apps/**/*.py, shared/**/*.py and this script"}
+
+
+def _git_commit():
+    git = REPO_ROOT / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head[5:]
+        if (git / ref).is_file():
+            return (git / ref).read_text().strip()
+        for line in (git / "packed-refs").read_text().splitlines():
+            if line.endswith(" " + ref):
+                return line.split()[0]
+    except OSError:
+        pass
+    return None
 
 
 def load_average():
@@ -416,13 +447,13 @@ def main(argv=None):
     out = Path(args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)).resolve()
     log_path = out.with_suffix(".log")
     data = find_data(args.data).resolve()
-    run_dir = Path(args.run_dir or default_runs_dir() / "benchmark_sentiment_imdb").resolve()
+    run_dir = Path(args.run_dir or default_runs_dir() / f"benchmark_{out.stem}").resolve()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if args.cache:
         env["SEQAPPS_CACHE"] = str(args.cache.resolve())
 
     begun, wall_started = now_iso(), time.monotonic()
-    load_at_start = load_average()
+    load_at_start, code = load_average(), code_version()
     export_dir = Path(tempfile.mkdtemp(prefix="seqapps-benchmark-export-"))
     try:
         command = train_command(args, data, run_dir, export_dir)
@@ -470,6 +501,7 @@ def main(argv=None):
         "machine": machine(),
         "load_average": {"start": load_at_start, "end": load_average()},
         "versions": package_versions(),
+        "code": code,
         "data": {"folder": str(data), "source": metrics.get("data"), "sizes": metrics.get("sizes"),
                  "limit": args.limit, "seed": args.seed,
                  "note": "official 25,000/25,000 train/test split; the app holds out 10% of train for validation"},
@@ -515,7 +547,7 @@ def main(argv=None):
         "results_file": _display(out),
         "app_metrics": metrics,
     }
-    write_json_atomic(out, results)  # a temporary file, then os.replace
+    write_json(out, results)  # a temporary file, then os.replace
     print_table(results)
     return 0
 

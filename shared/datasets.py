@@ -28,6 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from tqdm import tqdm
 
+from shared.atomic import replace_folder
 from shared.errors import DataError, SeqappsError
 from shared.paths import cache_dir
 
@@ -348,17 +349,9 @@ def safe_extract(archive, dest):
             (_extract_zip if kind == "zip" else _extract_tar)(archive, staging)
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, gzip.BadGzipFile) as error:
             raise SeqappsError(f"{archive}: could not extract ({error})") from error
-        _replace_folder(staging, dest)
+        replace_folder(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 
-def _replace_folder(source, dest):
-    if not dest.exists():
-        os.replace(source, dest)
-        return
-    retired = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".old"))
-    os.replace(dest, retired / dest.name)
-    os.replace(source, dest)
-    shutil.rmtree(retired, ignore_errors=True)

@@ -21,9 +21,6 @@ import datetime
 import hashlib
 import importlib
 import json
-import os
-import shutil
-import tempfile
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -31,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.atomic import write_folder
 from shared.errors import DataError, SeqappsError, run_cli
 from shared.paths import cache_dir
 
@@ -318,29 +316,6 @@ def load_vectors(path, fmt="auto"):
     return vectors
 
 
-def _write_folder_atomically(folder, write):
-    """Let ``write(tmp)`` fill a sibling temp folder, then swap it into place.
-
-    Readers (and a crashed writer) therefore only ever see a complete folder or none.
-    """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        write(staging)
-        if folder.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
-            os.replace(folder, retired / folder.name)
-            os.replace(staging, folder)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, folder)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return folder
-
-
 def save_vectors(vectors, folder, *, meta=None):
     """Write ``vectors`` as our cache layout (vectors.npy + words.json [+ meta.json]), atomically."""
 
@@ -352,7 +327,7 @@ def save_vectors(vectors, folder, *, meta=None):
             text = json.dumps(meta, indent=1, ensure_ascii=False) + "\n"
             (staging / META_FILE).write_text(text, encoding="utf-8")
 
-    return _write_folder_atomically(folder, write)
+    return write_folder(folder, write)
 
 
 # -------------------------------------------------------------------- embedding matrices

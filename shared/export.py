@@ -28,11 +28,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared.atomic import write_json, write_text
 from shared.errors import SeqappsError
 from shared.paths import default_export_dir
 from shared.precision import float32_policy
 from shared.serving import MANIFEST_FORMAT, MANIFEST_VERSION, OnnxRunner, run_savedmodel_in_fresh_process
-from shared.text import write_json_atomic
 
 
 class ExportError(SeqappsError):
@@ -82,7 +82,7 @@ def export_app(bundle, export_dir=None, *, tolerance=1e-4, log=print):
         parity = _check_parity(bundle, model, staging, artifacts, tolerance, log)
         version = _publish(app_dir, staging)
         manifest = _manifest(bundle, version, artifacts, parity)
-        write_json_atomic(app_dir / "manifest.json", manifest)
+        write_json(app_dir / "manifest.json", manifest)
     finally:
         quiet.restore()
         shutil.rmtree(staging, ignore_errors=True)
@@ -132,7 +132,7 @@ def _write_artifacts(bundle, model, staging, log):
         if isinstance(payload, (str, Path)):
             shutil.copyfile(payload, onnx_dir / name)
         else:
-            write_json_atomic(onnx_dir / name, payload)
+            write_json(onnx_dir / name, payload)
     return {
         "savedmodel_signature": _describe_signature(staging / "savedmodel"),
         "onnx_signature": _describe_onnx(onnx_dir / "model.onnx"),
@@ -288,8 +288,4 @@ def write_models_config(export_root):
         f"  config {{\n    name: \"{app}\"\n    base_path: \"/models/{app}\"\n    model_platform: \"tensorflow\"\n  }}\n"
         for app in apps
     )
-    text = f"model_config_list {{\n{entries}}}\n"
-    temporary = export_root / f".models.config.{uuid.uuid4().hex[:8]}"
-    temporary.write_text(text)
-    temporary.replace(export_root / "models.config")
-    return export_root / "models.config"
+    return write_text(export_root / "models.config", f"model_config_list {{\n{entries}}}\n")

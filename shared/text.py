@@ -24,13 +24,11 @@ tables; they are the one documented exception to parity.
 
 import collections
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from shared.atomic import write_json
 from shared.errors import DataError
 
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
@@ -198,7 +196,7 @@ class Tokenizer:
 
     def save(self, path):
         """Write the tokenizer spec atomically (a crash never leaves half a file)."""
-        write_json_atomic(path, self.to_dict())
+        write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, spec, source="<tokenizer>"):
@@ -224,21 +222,3 @@ class Tokenizer:
         except FileNotFoundError:
             raise DataError(path, "tokenizer file not found") from None
         return cls.from_dict(spec, source=str(path))
-
-
-def write_json_atomic(path, payload):
-    """Write JSON through a temporary file and ``os.replace`` so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, ensure_ascii=False, indent=1)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise

@@ -17,10 +17,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared.atomic import write_json
 from shared.errors import SeqappsError
 from shared.paths import default_runs_dir
 from shared.precision import PRECISIONS
-from shared.text import write_json_atomic
 
 STRATEGIES = ("none", "mirrored")
 BEST_WEIGHTS = "best.weights.h5"
@@ -91,7 +91,7 @@ def prepare_run_dir(app, run_dir, config, *, fresh=False, log=print):
     if not resuming:
         for stale in ("history.csv", BEST_WEIGHTS, "best.json", "metrics.json"):
             (run_dir / stale).unlink(missing_ok=True)
-    write_json_atomic(run_dir / "config.json", {"app": app, **_jsonable(config)})
+    write_json(run_dir / "config.json", {"app": app, **_jsonable(config)})
     log(f"run directory: {run_dir}" + ("  (resuming the interrupted run found there)" if resuming else ""))
     return run_dir, resuming
 
@@ -134,7 +134,7 @@ class BestWeights(keras.callbacks.Callback):
         temporary = self.path.with_name("best.tmp.weights.h5")
         self.model.save_weights(temporary)
         os.replace(temporary, self.path)
-        write_json_atomic(self.record, {"monitor": self.monitor, "value": self.best, "epoch": self.best_epoch})
+        write_json(self.record, {"monitor": self.monitor, "value": self.best, "epoch": self.best_epoch})
 
 
 class TimeBudget(keras.callbacks.Callback):
@@ -225,6 +225,6 @@ def plot_history(csv_path, png_path):
 def write_metrics(run_dir, metrics, log=print):
     """``metrics.json`` in the run directory, written atomically."""
     path = Path(run_dir) / "metrics.json"
-    write_json_atomic(path, metrics)
+    write_json(path, metrics)
     log(f"metrics written to {path}")
     return path

@@ -15,7 +15,6 @@ so the whole path runs anywhere; point ``--data`` at real data for a real model:
 import argparse
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
