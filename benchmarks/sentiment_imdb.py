@@ -69,7 +69,8 @@ def build_parser():
                              "(default: %(default)s)")
     parser.add_argument("--extra-train-args", default="", metavar="ARGS",
                         help="more flags for the train command, as one shell-quoted string, e.g. "
-                             "\"--max-length 300 --batch-size 64\"")
+                             "\"--max-length 300 --batch-size 64\"; a single flag needs the = form: "
+                             "--extra-train-args=--freeze-embeddings")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"results JSON; the log goes beside it with a .log suffix (default: "
                              f"{DEFAULT_OUT.relative_to(REPO_ROOT)}; {QUICK_OUT.relative_to(REPO_ROOT)} "
