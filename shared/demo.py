@@ -7,6 +7,7 @@ end a table shows each app's test metric and export, and one prediction per runt
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -21,11 +22,11 @@ APPS = {
 
 
 def run(command):
-    print(f"\n$ {' '.join(command)}", flush=True)
+    print(f"\n$ {shlex.join(command)}", flush=True)
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO_ROOT)
     if result.returncode != 0:
-        raise SeqappsError(f"`{' '.join(command)}` failed with exit status {result.returncode}")
+        raise SeqappsError(f"`{shlex.join(command)}` failed with exit status {result.returncode}")
     return time.monotonic() - started
 
 
