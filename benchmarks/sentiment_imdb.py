@@ -21,9 +21,7 @@ The data are found with ``shared.paths.shared_data_dir()`` (``../shared/data`` o
 import argparse
 import csv
 import datetime
-import importlib.metadata
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -40,6 +38,7 @@ if str(REPO_ROOT) not in sys.path:  # also runnable as ``python benchmarks/senti
 
 from shared.paths import default_runs_dir, shared_data_dir  # noqa: E402
 from shared.atomic import write_json  # noqa: E402
+from shared.environment import machine, package_versions  # noqa: E402
 
 MINIMUM_ACCURACY = 0.88
 TARGET_ACCURACY = 0.90
@@ -133,35 +132,6 @@ def find_data(data):
                              "not found (the official split as imdb_train.csv.gz / imdb_test.csv.gz; "
                              "see ../shared/data/sentiment/SOURCE.md)")
     return data
-
-
-def package_versions():
-    versions = {"python": platform.python_version()}
-    for name in ("tensorflow", "keras", "numpy", "gensim"):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
-
-def machine():
-    info = {"platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or None, "cpu_count": os.cpu_count()}
-    if hasattr(os, "sched_getaffinity"):
-        info["usable_cpus"] = len(os.sched_getaffinity(0))
-    try:
-        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-        info["memory_gib"] = round(pages * page_size / 2**30, 1)
-    except (ValueError, OSError, AttributeError):
-        pass
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                     if line.startswith("model name"))
-        info["cpu_model"] = model
-    except (OSError, StopIteration):
-        pass
-    return info
 
 
 def code_version():

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.atomic import write_folder
+from shared.atomic import write_folder, write_json
 from shared.errors import DataError, SeqappsError, run_cli
 from shared.paths import cache_dir
 
@@ -324,8 +324,7 @@ def save_vectors(vectors, folder, *, meta=None):
         words = [str(word) for word in vectors.index_to_key]
         (staging / WORDS_FILE).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
         if meta is not None:
-            text = json.dumps(meta, indent=1, ensure_ascii=False) + "\n"
-            (staging / META_FILE).write_text(text, encoding="utf-8")
+            write_json(staging / META_FILE, meta)
 
     return write_folder(folder, write)
 

@@ -15,7 +15,6 @@ the manifest is replaced last, atomically. A failed export never replaces a good
 
 import datetime
 import logging
-import platform
 import shutil
 import sys
 import uuid
@@ -29,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared.atomic import write_json, write_text
+from shared.environment import package_versions
 from shared.errors import SeqappsError
 from shared.paths import default_export_dir
 from shared.precision import float32_policy
@@ -243,20 +243,6 @@ def _publish(app_dir, staging):
     raise ExportError(f"could not claim a new version folder in {app_dir}")
 
 
-def _package_versions():
-    import importlib.metadata as metadata
-
-    import shared
-
-    versions = {"seqapps": shared.__version__, "python": platform.python_version()}
-    for package in ("tensorflow", "keras", "tensorflow-text", "tf2onnx", "onnx", "onnxruntime", "gensim", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    return versions
-
-
 def _manifest(bundle, version, artifacts, parity):
     onnx_dir = f"onnx/{version}"
     return {
@@ -272,7 +258,7 @@ def _manifest(bundle, version, artifacts, parity):
         "files": {name: f"{onnx_dir}/{name}" for name in bundle.files},
         "parity": parity,
         "metrics": bundle.metrics,
-        "versions": _package_versions(),
+        "versions": package_versions(),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
     }
 

@@ -53,8 +53,9 @@ def build_parser():
     embed.add_argument("--embedding-dim", type=int, default=100, help="vector size when vectors are trained here or random (default: %(default)s)")
     embed.add_argument("--w2v-algorithm", choices=("cbow", "skipgram"), default="cbow", help="word2vec training algorithm for 'shared' (default: %(default)s)")
     embed.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False,
-                       help="keep the pretrained vectors fixed: better on large corpora (full IMDB: 0.899 frozen "
-                            "vs 0.891 trained, see benchmarks/), worse on small ones (default: trained)")
+                       help="keep the pretrained vectors fixed: better on large corpora (full IMDB: 0.8987 frozen "
+                            "vs 0.8914 trained; 0.9032 frozen with --max-length 600, see benchmarks/), worse on "
+                            "small ones (default: trained)")
     out = parser.add_argument_group("output")
     out.add_argument("--export-dir", type=Path, default=None, help="export root (default: exported/ or $SEQAPPS_EXPORT_DIR)")
     out.add_argument("--no-export", action="store_true", help="train and evaluate only")
@@ -163,13 +164,13 @@ def main(argv=None):
     vectors = word_vectors(args, splits)
     matrix, coverage = embedding_matrix(vectors, tokenizer.vocabulary.tokens, token_counts=tokenizer.vocabulary.counts,
                                         dim=args.embedding_dim if vectors is None else None, seed=args.seed)
-    freeze = args.freeze_embeddings
-    print(f"vocabulary: {len(tokenizer.vocabulary):,} tokens; {coverage}; embedding {'frozen' if freeze else 'trained'}")
+    print(f"vocabulary: {len(tokenizer.vocabulary):,} tokens; {coverage}; "
+          f"embedding {'frozen' if args.freeze_embeddings else 'trained'}")
     data = make_datasets(args, splits, tokenizer, strategy.num_replicas_in_sync)
 
     options = model_options(args, tokenizer, splits, matrix.shape[1])
     with strategy.scope():
-        model = build_model(embedding_matrix=matrix, trainable_embedding=not freeze, **options)
+        model = build_model(embedding_matrix=matrix, trainable_embedding=not args.freeze_embeddings, **options)
         model.compile(optimizer=make_optimizer(args), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     if args.verbose:
         model.summary(line_length=100)

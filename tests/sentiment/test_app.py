@@ -41,7 +41,9 @@ def test_offline_default_trains_evaluates_and_exports(demo_export):
     assert "precision: float32 (auto on CPU" in output
     metrics = json.loads((root / "runs" / "sentiment" / "metrics.json").read_text())
     assert metrics["demo_data"] is True and metrics["sizes"] == {"train": 160, "validation": 20, "test": 20}
-    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0
+    confusion = np.array(metrics["test"]["confusion_matrix"]["rows_true_columns_predicted"])
+    assert confusion.sum() == metrics["test"]["examples"] == 20
+    assert metrics["test"]["accuracy"] == pytest.approx(np.trace(confusion) / confusion.sum())
     manifest = json.loads((root / "exported" / "sentiment" / "manifest.json").read_text())
     assert manifest["parity"]["probabilities"]["keras_vs_onnx"] <= 1e-4
     assert (root / "exported" / "models.config").exists()
