@@ -19,42 +19,31 @@ The data are found with ``shared.paths.shared_data_dir()`` (``../shared/data`` o
 """
 
 import argparse
-import csv
-import datetime
 import os
-import re
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # also runnable as ``python benchmarks/sentiment_imdb.py``
-    sys.path.insert(0, str(REPO_ROOT))
+_REPO = str(Path(__file__).resolve().parent.parent)
+if _REPO not in sys.path:  # also runnable as ``python benchmarks/sentiment_imdb.py``
+    sys.path.insert(0, _REPO)
 
-from shared.paths import default_runs_dir, shared_data_dir  # noqa: E402
+from benchmarks import common  # noqa: E402
+from benchmarks.common import (REPO_ROOT, RESULTS_DIR, BenchmarkError, code_version, load_average,  # noqa: E402
+                               now_iso, per_epoch, read_history, run_train_command)
+from shared.paths import default_runs_dir  # noqa: E402
 from shared.atomic import write_json  # noqa: E402
 from shared.environment import machine, package_versions  # noqa: E402
 
 MINIMUM_ACCURACY = 0.88
 TARGET_ACCURACY = 0.90
 DATA_FILES = ("imdb_train.csv.gz", "imdb_test.csv.gz")
-RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 DEFAULT_OUT = RESULTS_DIR / "sentiment_imdb.json"
 QUICK_OUT = RESULTS_DIR / "sentiment_imdb_quick.json"
 QUICK_LIMIT, QUICK_MINUTES = 2000, 2.0
-
-# Keras' verbose=2 summary of one epoch: "704/704 - 412s - 585ms/step - accuracy: ..."
-EPOCH_HEADER = re.compile(r"^Epoch (\d+)/(\d+)\s*$")
-EPOCH_SUMMARY = re.compile(r"^\s*(\d+)(?:/(\d+|Unknown))?\s+-\s+(\d+(?:\.\d+)?)(ms|s|m)\s+-")
-
-
-class BenchmarkError(Exception):
-    """A problem the user can fix (missing data, bad flags); exit status 2."""
 
 
 def build_parser():
@@ -116,63 +105,9 @@ def build_parser():
 
 def find_data(data):
     """The folder holding the official split, or a BenchmarkError saying where to put it."""
-    if data is None:
-        root = shared_data_dir()
-        if root is None:
-            where = (f"$SEQAPPS_SHARED_DATA={os.environ['SEQAPPS_SHARED_DATA']} is not a folder"
-                     if os.environ.get("SEQAPPS_SHARED_DATA") else
-                     f"expected ../shared/data beside the repo ({REPO_ROOT.parent / 'shared' / 'data'}) "
-                     "or a folder named by $SEQAPPS_SHARED_DATA")
-            raise BenchmarkError(f"the shared datasets were not found: {where}; or pass --data FOLDER")
-        data = root / "sentiment"
-    data = Path(data)
-    missing = [name for name in DATA_FILES if not (data / name).is_file()]
-    if missing:
-        raise BenchmarkError(f"the IMDB data are missing: {', '.join(str(data / m) for m in missing)} "
-                             "not found (the official split as imdb_train.csv.gz / imdb_test.csv.gz; "
-                             "see ../shared/data/sentiment/SOURCE.md)")
-    return data
-
-
-def code_version():
-    """What code ran: the git commit read from .git (git itself is not run) and a digest of the
-    sources, which also tells apart uncommitted edits between two runs of the same commit."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    files = sorted(path for folder in ("apps", "shared") for path in (REPO_ROOT / folder).rglob("*.py"))
-    for path in files + [Path(__file__).resolve()]:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return {"git_commit": _git_commit(), "sources_sha256": digest.hexdigest(),
-            "sources": "apps/**/*.py, shared/**/*.py and this script"}
-
-
-def _git_commit():
-    git = REPO_ROOT / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if not head.startswith("ref: "):
-            return head
-        ref = head[5:]
-        if (git / ref).is_file():
-            return (git / ref).read_text().strip()
-        for line in (git / "packed-refs").read_text().splitlines():
-            if line.endswith(" " + ref):
-                return line.split()[0]
-    except OSError:
-        pass
-    return None
-
-
-def load_average():
-    try:
-        return [round(value, 2) for value in os.getloadavg()]
-    except (OSError, AttributeError):
-        return None
-
-
-def now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return common.find_data("sentiment", DATA_FILES, data, what="the IMDB data",
+                            hint="the official split as imdb_train.csv.gz / imdb_test.csv.gz; "
+                                 "see ../shared/data/sentiment/SOURCE.md")
 
 
 # ---------------------------------------------------------------------------------------
@@ -188,88 +123,6 @@ def train_command(args, data, run_dir, export_dir):
     if args.limit:
         command += ["--limit", str(args.limit)]
     return command + shlex.split(args.extra_train_args)
-
-
-def _seconds(value, unit):
-    return float(value) * {"ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
-
-
-def run_train_command(command, log_path, env):
-    """Run the train command, echoing its output and logging it with elapsed-time stamps.
-
-    Returns ``(exit status, wall seconds, timeline)``: the timeline holds when the first
-    epoch began and, per epoch, Keras' own epoch time, the steps run and the load average.
-    """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    timeline = {"first_epoch_started_s": None, "epochs": []}
-    started = time.monotonic()
-    with open(log_path, "w", encoding="utf-8") as log:
-        log.write(f"# {now_iso()}  cwd {REPO_ROOT}\n# {shlex.join(command)}\n")
-        log.flush()
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, encoding="utf-8",
-                                   errors="replace", bufsize=1)
-        try:
-            for line in process.stdout:
-                elapsed = time.monotonic() - started
-                sys.stdout.write(line)
-                sys.stdout.flush()
-                log.write(f"[{elapsed:8.1f}s] {line}")
-                log.flush()
-                _note_progress(line.rstrip("\n"), elapsed, timeline)
-            status = process.wait()
-        except KeyboardInterrupt:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            raise
-        seconds = time.monotonic() - started
-        log.write(f"# exit status {status} after {seconds:.1f} s\n")
-    return status, seconds, timeline
-
-
-def _note_progress(line, elapsed, timeline):
-    header = EPOCH_HEADER.match(line)
-    if header:
-        if timeline["first_epoch_started_s"] is None:
-            timeline["first_epoch_started_s"] = round(elapsed, 1)
-        timeline["epochs"].append({"epoch": int(header.group(1)), "started_at_s": round(elapsed, 1)})
-        return
-    summary = EPOCH_SUMMARY.match(line)
-    if summary and timeline["epochs"] and "keras_seconds" not in timeline["epochs"][-1]:
-        timeline["epochs"][-1].update(steps=int(summary.group(1)),
-                                      keras_seconds=_seconds(summary.group(3), summary.group(4)),
-                                      ended_at_s=round(elapsed, 1), load_average=load_average())
-
-
-def read_history(run_dir):
-    """Per-epoch metrics from the run's history.csv (written by Keras' CSVLogger)."""
-    path = Path(run_dir) / "history.csv"
-    if not path.exists():
-        return []
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    history = []
-    for row in rows:
-        entry = {"epoch": int(row["epoch"]) + 1}
-        for key, value in row.items():
-            if key != "epoch" and value not in (None, ""):
-                entry[key] = round(float(value), 5)
-        history.append(entry)
-    return history
-
-
-def per_epoch(history, timeline):
-    by_epoch = {entry["epoch"]: entry for entry in timeline["epochs"]}
-    rows = []
-    for entry in history:
-        timing = by_epoch.get(entry["epoch"], {})
-        rows.append({**entry, **{key: timing[key] for key in ("steps", "keras_seconds", "ended_at_s",
-                                                              "load_average") if key in timing}})
-    return rows
 
 
 # ---------------------------------------------------------------------------------------
@@ -402,11 +255,6 @@ def print_table(results):
     print(f"results: {results['results_file']}\nlog:     {results['log']}")
 
 
-def _display(path):
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
-
-
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.quick:
@@ -424,11 +272,11 @@ def main(argv=None):
         env["SEQAPPS_CACHE"] = str(args.cache.resolve())
 
     begun, wall_started = now_iso(), time.monotonic()
-    load_at_start, code = load_average(), code_version()
+    load_at_start, code = load_average(), code_version(__file__)
     export_dir = Path(tempfile.mkdtemp(prefix="seqapps-benchmark-export-"))
     try:
         command = train_command(args, data, run_dir, export_dir)
-        print(f"$ {shlex.join(command)}\n(log: {_display(log_path)})", flush=True)
+        print(f"$ {shlex.join(command)}\n(log: {common.display_path(log_path)})", flush=True)
         status, train_wall, timeline = run_train_command(command, log_path, env)
     finally:
         shutil.rmtree(export_dir, ignore_errors=True)
@@ -513,9 +361,9 @@ def main(argv=None):
             "bag_of_words_baseline": round(bow_wall, 1) if bow_wall is not None else None,
             "total": round(time.monotonic() - wall_started, 1),
         },
-        "log": _display(log_path),
-        "run_dir": _display(run_dir),
-        "results_file": _display(out),
+        "log": common.display_path(log_path),
+        "run_dir": common.display_path(run_dir),
+        "results_file": common.display_path(out),
         "app_metrics": metrics,
     }
     write_json(out, results)  # a temporary file, then os.replace
@@ -524,15 +372,7 @@ def main(argv=None):
 
 
 def cli(argv=None):
-    try:
-        status = main(argv)
-    except BenchmarkError as error:
-        print(f"error: {error}", file=sys.stderr)
-        status = 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        status = 130
-    sys.exit(status)
+    common.cli(main, argv)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ end a table shows each app's test metric and export, and one prediction per runt
 """
 
 import argparse
+import functools
 import json
 import shlex
 import subprocess
@@ -18,6 +19,8 @@ from shared.paths import REPO_ROOT, default_export_dir, default_runs_dir
 APPS = {
     "sentiment": {"metric": ("test", "accuracy"), "example": ["A moving, beautifully acted film.",
                                                               "Dull, predictable and far too long."]},
+    "ner": {"metric": ("test", "overall", "f1"), "label": "test entity F1",
+            "example": ["Maria Lopez joined the Bank of England in New York last week ."]},
 }
 
 
@@ -49,9 +52,10 @@ def main(argv=None):
         for runtime in ("savedmodel", "onnx"):
             run([python, "-m", f"apps.{app}.predict", "--runtime", runtime, *APPS[app]["example"]])
         metrics = json.loads((default_runs_dir() / "demo" / app / "metrics.json").read_text())
-        section, name = APPS[app]["metric"]
+        value = functools.reduce(lambda part, key: part[key], APPS[app]["metric"], metrics)
+        label = APPS[app].get("label", " ".join(APPS[app]["metric"]))
         manifest = json.loads((default_export_dir() / app / "manifest.json").read_text())
-        summary.append((app, f"{section} {name} {metrics[section][name]:.3f}", manifest["model_version"], seconds))
+        summary.append((app, f"{label} {value:.3f}", manifest["model_version"], seconds))
     print("\napp          metric (demo data)        export version   train+export")
     for app, metric, version, seconds in summary:
         print(f"{app:<12} {metric:<25} {version:<16} {seconds:.0f} s")

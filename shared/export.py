@@ -46,8 +46,10 @@ class ExportBundle:
     ``build_float32`` rebuilds the same architecture without cuDNN kernels (it is called
     under the float32 policy) so that ONNX conversion works whatever the training precision.
     ``serving_fn(model)`` returns the raw-input function for ``serving_default``, its input
-    signature and the resources it uses (lookup tables) that the SavedModel must track; ``onnx_inputs(raw)`` does the reference (pure Python) preprocessing that ONNX
-    users do, so the parity check also proves tokenizer parity.
+    signature and the resources it uses (lookup tables) that the SavedModel must track, and
+    optionally a fourth item: ``{name: (function, signature)}`` for further endpoints.
+    ``onnx_inputs(raw)`` does the reference (pure Python) preprocessing that ONNX users do,
+    so the parity check also proves tokenizer parity.
     """
 
     app: str
@@ -114,12 +116,14 @@ class _QuietTensorFlow:
 
 def _write_artifacts(bundle, model, staging, log):
     log("exporting SavedModel ...")
-    serve, signature, resources = bundle.serving_fn(model)
+    serve, signature, resources, *extra = bundle.serving_fn(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
     for resource in resources:
         archive.track(resource)
     archive.add_endpoint("serving_default", serve, input_signature=signature)
+    for name, (function, function_signature) in (extra[0] if extra else {}).items():
+        archive.add_endpoint(name, function, input_signature=function_signature)
     archive.write_out(str(staging / "savedmodel"), verbose=False)
 
     log("exporting ONNX (tf2onnx) ...")
@@ -163,7 +167,13 @@ def _spec(dtype, shape):
 
 
 def _describe_signature(path):
-    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    signatures = tf.saved_model.load(str(path)).signatures
+    described = {name: _describe_one_signature(signature) for name, signature in signatures.items()}
+    default = described.pop("serving_default")
+    return {**default, **({"other_signatures": described} if described else {})}
+
+
+def _describe_one_signature(signature):
     _, inputs = signature.structured_input_signature
     return {
         "inputs": {name: _spec(spec.dtype.name, spec.shape.as_list()) for name, spec in inputs.items()},

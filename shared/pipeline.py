@@ -14,7 +14,7 @@ import tensorflow as tf
 warnings.filterwarnings("ignore", message="Your input ran out of data")
 
 
-def _bucket_boundaries(lengths, count=8):
+def bucket_boundaries(lengths, count=8):
     """Length quantiles as bucket edges: equal-sized buckets on this corpus."""
     quantiles = np.quantile(np.asarray(lengths), np.linspace(0, 1, count + 1)[1:-1])
     return sorted({int(q) + 1 for q in quantiles if q >= 1})
@@ -45,7 +45,7 @@ def sequence_dataset(sequences, targets, *, batch_size, shuffle=False, seed=1337
     dataset = dataset.map(lambda ids, target: (_dense(ids), target), num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
         dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
-    boundaries = _bucket_boundaries(lengths) if buckets and len(sequences) > batch_size else []
+    boundaries = bucket_boundaries(lengths) if buckets and len(sequences) > batch_size else []
     if boundaries:
         dataset = dataset.bucket_by_sequence_length(
             element_length_func=lambda ids, target: tf.shape(ids)[0],

@@ -45,15 +45,18 @@ def artifact_path(manifest, relative):
 
 
 class SavedModelRunner:
-    """The ``serving_default`` signature of a SavedModel, called with NumPy inputs."""
+    """One signature of a SavedModel (``serving_default`` unless named), called with NumPy inputs."""
 
-    def __init__(self, path):
+    def __init__(self, path, signature="serving_default"):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  (registers the text ops the graph uses)
 
         self._tf = tf
         self.model = tf.saved_model.load(str(path))
-        self.signature = self.model.signatures["serving_default"]
+        if signature not in self.model.signatures:
+            raise SeqappsError(f"{path} has no signature {signature!r} (it has: {', '.join(self.model.signatures)}): "
+                               f"re-export with this version of seqapps")
+        self.signature = self.model.signatures[signature]
 
     def __call__(self, **inputs):
         tensors = {name: self._tf.constant(value) for name, value in inputs.items()}

@@ -158,15 +158,17 @@ def make_optimizer(args):
     return keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm or None)
 
 
-def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss", mode="min", log=print):
+def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss", mode="min", callbacks=(),
+        log=print):
     """Train with the shared callbacks and return a summary of how training went.
 
     Whatever stops training (epochs done, early stopping, the time budget), the model
-    ends holding its best validation weights.
+    ends holding its best validation weights. ``callbacks`` run before the shared ones, so
+    a callback that adds a validation metric to the logs can be the one ``monitor`` names.
     """
     best = BestWeights(run_dir, monitor, mode)
     budget = TimeBudget(args.time_budget) if args.time_budget else None
-    callbacks = [
+    callbacks = list(callbacks) + [
         keras.callbacks.BackupAndRestore(str(Path(run_dir) / "backup")),
         best,
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=args.patience),

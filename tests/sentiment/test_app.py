@@ -1,27 +1,13 @@
 """The sentiment app through its public commands, as a user runs them."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from shared.paths import REPO_ROOT
+from tests.commands import json_rows, run
 
 TEXTS = ["A moving, beautifully acted film.", "Dull, predictable and far too long.", "", "¡Increíble! 😀"]
-
-
-def run(*args, stdin=None, timeout=900, env=None):
-    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, input=stdin,
-                          cwd=REPO_ROOT, timeout=timeout,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})})
-
-
-def json_rows(result):
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,144 @@
+"""A linear-chain conditional random field: log-likelihood for training, Viterbi to decode.
+
+A softmax tagger picks each token's tag on its own and happily predicts ``O I-PER``; a CRF
+scores whole tag sequences (emission scores plus learned tag-to-tag transitions) so the
+decoder returns the best *sequence*. Written with ``keras.ops`` for the arithmetic and
+``tf.scan`` for the loops over time, so that the decoder lives inside the exported graph:
+TensorFlow Serving and onnxruntime both return decoded tags.
+
+Shapes: emissions ``[batch, time, tags]``, tags ``[batch, time]``, ``mask`` ``[batch,
+time]`` (true on real tokens, right-padded). Sentences of length zero decode to all zeros.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+
+def _time_major(x):
+    return ops.moveaxis(x, 1, 0)
+
+
+def sequence_score(emissions, tags, mask, transitions, start, end):
+    """Unnormalised score of the given tag sequences: ``[batch]``."""
+    mask = ops.cast(mask, emissions.dtype)
+    tags = ops.maximum(tags, 0)  # padding (-1) scores nothing once masked
+    emitted = ops.take_along_axis(emissions, tags[..., None], axis=-1)[..., 0]
+    score = ops.sum(emitted * mask, axis=1)
+    pair_scores = ops.take(ops.reshape(transitions, (-1,)), tags[:, :-1] * ops.shape(transitions)[0] + tags[:, 1:])
+    score += ops.sum(pair_scores * mask[:, 1:], axis=1)
+    lengths = ops.cast(ops.sum(mask, axis=1), "int32")
+    last_tag = ops.take_along_axis(tags, ops.maximum(lengths - 1, 0)[:, None], axis=1)[:, 0]
+    has_tokens = ops.cast(lengths > 0, emissions.dtype)
+    return score + (ops.take(start, tags[:, 0]) + ops.take(end, last_tag)) * has_tokens
+
+
+def log_partition(emissions, mask, transitions, start, end):
+    """Log of the sum of exp(score) over every tag sequence (forward algorithm): ``[batch]``."""
+    mask = ops.cast(mask, "bool")
+    alpha0 = start[None, :] + emissions[:, 0]
+
+    def step(alpha, inputs):
+        emission, keep = inputs
+        scores = ops.logsumexp(alpha[:, :, None] + transitions[None], axis=1) + emission
+        return ops.where(keep[:, None], scores, alpha)
+
+    steps = (_time_major(emissions[:, 1:]), _time_major(mask[:, 1:]))
+    alpha = tf.scan(step, steps, initializer=alpha0)
+    final = ops.concatenate([alpha0[None], alpha], axis=0)[-1]
+    has_tokens = mask[:, 0]
+    return ops.where(has_tokens, ops.logsumexp(final + end[None, :], axis=1), ops.zeros_like(final[:, 0]))
+
+
+def log_likelihood(emissions, tags, mask, transitions, start, end):
+    """Log-probability of each gold tag sequence under the CRF: ``[batch]``."""
+    emissions = ops.cast(emissions, "float32")
+    return (sequence_score(emissions, tags, mask, transitions, start, end)
+            - log_partition(emissions, mask, transitions, start, end))
+
+
+def viterbi_decode(emissions, mask, transitions, start, end):
+    """The highest-scoring tag sequence for each sentence: int32 ``[batch, time]``, 0 on padding."""
+    emissions = ops.cast(emissions, "float32")
+    mask = ops.cast(mask, "bool")
+    num_tags = ops.shape(transitions)[0]
+    identity = ops.arange(num_tags, dtype="int32")
+    score0 = start[None, :] + emissions[:, 0]
+
+    def forward(carry, inputs):
+        score, _ = carry
+        emission, keep = inputs
+        candidates = score[:, :, None] + transitions[None]
+        best_previous = tf.math.argmax(candidates, axis=1, output_type=tf.int32)
+        new_score = ops.max(candidates, axis=1) + emission
+        # Padding steps carry the score through and point each tag at itself, so the
+        # backward pass walks across them unchanged.
+        return (ops.where(keep[:, None], new_score, score),
+                ops.where(keep[:, None], best_previous, ops.broadcast_to(identity[None], ops.shape(best_previous))))
+
+    steps = (_time_major(emissions[:, 1:]), _time_major(mask[:, 1:]))
+    first_pointers = ops.broadcast_to(identity[None], ops.shape(score0)) * 0
+    scores, pointers = tf.scan(forward, steps, initializer=(score0, first_pointers))
+    final_score = ops.concatenate([score0[None], scores], axis=0)[-1]
+    last_tag = tf.math.argmax(final_score + end[None, :], axis=1, output_type=tf.int32)
+
+    def backward(tag, pointer):
+        return ops.take_along_axis(pointer, tag[:, None], axis=1)[:, 0]
+
+    # Walk the pointers from the last step back; tf2onnx mis-orders the output of a
+    # ``reverse=True`` scan, so the reversal is done by hand.
+    earlier = ops.flip(tf.scan(backward, ops.flip(pointers, axis=0), initializer=last_tag), axis=0)
+    tags = ops.concatenate([earlier, last_tag[None]], axis=0)
+    tags = ops.moveaxis(tags, 0, 1)
+    return ops.where(mask, tags, ops.zeros_like(tags))
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class CRF(keras.layers.Layer):
+    """Holds the transition scores and decodes emissions with Viterbi.
+
+    Input: emission scores (with the Keras mask of the tokens). Output: int32 tag ids.
+    Training uses :class:`CRFLoss`, which reads this layer's transitions.
+    """
+
+    def __init__(self, num_tags, **kwargs):
+        super().__init__(**kwargs)
+        self.num_tags = num_tags
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        uniform = keras.initializers.RandomUniform(-0.1, 0.1)
+        self.transitions = self.add_weight(shape=(self.num_tags, self.num_tags), initializer=uniform,
+                                           name="transitions", dtype="float32")
+        self.start = self.add_weight(shape=(self.num_tags,), initializer=uniform, name="start", dtype="float32")
+        self.end = self.add_weight(shape=(self.num_tags,), initializer=uniform, name="end", dtype="float32")
+
+    def call(self, emissions, mask=None):
+        if mask is None:
+            mask = ops.ones(ops.shape(emissions)[:2], dtype="bool")
+        return viterbi_decode(emissions, mask, self.transitions, self.start, self.end)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[:2]
+
+    def compute_output_spec(self, emissions, mask=None):
+        return keras.KerasTensor(emissions.shape[:2], dtype="int32")
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "num_tags": self.num_tags}
+
+
+class CRFLoss(keras.losses.Loss):
+    """Negative log-likelihood of the gold tags under ``crf``; padding tags are -1."""
+
+    def __init__(self, crf, name="crf_nll"):
+        super().__init__(name=name)
+        self.crf = crf
+
+    def call(self, y_true, y_pred):
+        tags = ops.cast(y_true, "int32")
+        mask = tags >= 0
+        return -log_likelihood(y_pred, tags, mask, self.crf.transitions, self.crf.start, self.crf.end)
