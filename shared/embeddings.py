@@ -626,6 +626,45 @@ def shared_vectors(
     return vectors, {**meta, "folder": str(folder)}
 
 
+def add_embedding_arguments(parser, *, algorithm="cbow", epochs=5, freeze_help="keep the pretrained vectors fixed (default: trained)"):
+    """The ``--embeddings`` flags every text app's train command has, with this app's defaults."""
+    group = parser.add_argument_group("embedding")
+    group.add_argument("--embeddings", default="shared",
+                       help="'shared': the suite's cached word2vec vectors (trained on the text apps' corpora plus "
+                            "this --data's training texts); 'none': random; or a vectors file (word2vec .bin/.txt, "
+                            "GloVe .txt, gensim cache folder)")
+    group.add_argument("--embedding-dim", type=int, default=100,
+                       help="vector size when vectors are trained here or random (default: %(default)s)")
+    group.add_argument("--w2v-algorithm", choices=("cbow", "skipgram"), default=algorithm,
+                       help="word2vec algorithm for 'shared' (default: %(default)s)")
+    group.add_argument("--w2v-epochs", type=int, default=epochs, help="word2vec passes for 'shared' (default: %(default)s)")
+    group.add_argument("--w2v-corpus", action="append", default=[], metavar="FILE",
+                       help="more unlabelled text for 'shared' vectors, one text per line (plain or gzipped); "
+                            "repeatable. Words seen only here still get vectors")
+    group.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False, help=freeze_help)
+    return group
+
+
+def vectors_from_arguments(args, training_texts=(), log=print):
+    """The pretrained vectors the ``--embeddings`` flags ask for, or None for random rows.
+
+    ``training_texts`` (the run's own training data, empty for demo data) join the shared
+    corpora and every ``--w2v-corpus`` file.
+    """
+    if args.embeddings == "none":
+        return None
+    if args.embeddings != "shared":
+        return load_vectors(args.embeddings)
+    from shared.datasets import iter_lines
+
+    extra = list(training_texts)
+    for path in args.w2v_corpus:
+        extra.extend(line for _, line in iter_lines(path, getattr(args, "encoding", "utf-8")))
+    vectors, _ = shared_vectors(extra_texts=extra, algorithm=args.w2v_algorithm, dim=args.embedding_dim,
+                                epochs=args.w2v_epochs, seed=args.seed, log=log)
+    return vectors
+
+
 # ------------------------------------------------------------------------------------ CLI
 
 

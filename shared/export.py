@@ -63,6 +63,15 @@ class ExportBundle:
     metrics: dict = field(default_factory=dict)
 
 
+def add_output_arguments(parser):
+    """``--export-dir``, ``--no-export`` and ``--debug``: the output flags of every train command."""
+    group = parser.add_argument_group("output")
+    group.add_argument("--export-dir", type=Path, default=None, help="export root (default: exported/ or $SEQAPPS_EXPORT_DIR)")
+    group.add_argument("--no-export", action="store_true", help="train and evaluate only")
+    group.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    return group
+
+
 def rebuild_float32(model, build_float32):
     """A float32, non-cuDNN copy of ``model`` with the same weights (ONNX needs both)."""
     with float32_policy():

@@ -18,7 +18,6 @@ import argparse
 import collections
 import dataclasses
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -29,10 +28,9 @@ from apps.ner.encoding import NerEncoder, word_key
 from apps.ner.export import make_bundle
 from apps.ner.metrics import entity_scores, format_report
 from apps.ner.model import build_model, char_classes, tagging_loss
-from shared.embeddings import embedding_matrix, load_vectors, shared_vectors
-from shared.datasets import iter_lines
+from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
-from shared.export import export_app
+from shared.export import add_output_arguments, export_app
 from shared.pipeline import bucket_boundaries
 from shared.precision import apply_precision
 from shared.training import (add_training_arguments, describe_strategy, fit, make_optimizer, make_strategy,
@@ -65,24 +63,9 @@ def build_parser():
                        help="character CNN per word (default: on)")
     model.add_argument("--char-dim", type=int, default=30, help="character embedding size (default: %(default)s)")
     model.add_argument("--char-filters", type=int, default=50, help="character CNN filters (default: %(default)s)")
-    embed = parser.add_argument_group("embedding")
-    embed.add_argument("--embeddings", default="shared",
-                       help="'shared': the suite's cached word2vec vectors (trained on the text apps' corpora plus "
-                            "this --data's training sentences); 'none': random; or a vectors file (word2vec "
-                            ".bin/.txt, GloVe .txt, gensim cache folder)")
-    embed.add_argument("--embedding-dim", type=int, default=100, help="vector size when vectors are trained here or random (default: %(default)s)")
-    embed.add_argument("--w2v-algorithm", choices=("cbow", "skipgram"), default="skipgram",
-                       help="word2vec algorithm for 'shared' (default: %(default)s)")
-    embed.add_argument("--w2v-epochs", type=int, default=10, help="word2vec passes for 'shared' (default: %(default)s)")
-    embed.add_argument("--w2v-corpus", action="append", default=[], metavar="FILE",
-                       help="more unlabelled text for 'shared' vectors, one text per line (plain or gzipped); "
-                            "repeatable. Names and places seen only here still get vectors")
-    embed.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False,
-                       help="keep the pretrained word vectors fixed (default: trained)")
-    out = parser.add_argument_group("output")
-    out.add_argument("--export-dir", type=Path, default=None, help="export root (default: exported/ or $SEQAPPS_EXPORT_DIR)")
-    out.add_argument("--no-export", action="store_true", help="train and evaluate only")
-    out.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    add_embedding_arguments(parser, algorithm="skipgram", epochs=10,
+                            freeze_help="keep the pretrained word vectors fixed (default: trained)")
+    add_output_arguments(parser)
     add_training_arguments(parser, epochs=40, batch_size=32, learning_rate=1e-3, patience=5)
     return parser
 
@@ -98,16 +81,7 @@ def read_data(args):
 
 def word_vectors(args, splits, log=print):
     """The pretrained vectors for ``--embeddings``, or None for random initialisation."""
-    if args.embeddings == "none":
-        return None
-    if args.embeddings != "shared":
-        return load_vectors(args.embeddings)
-    extra = [] if splits.is_demo else [" ".join(s.tokens) for s in splits.train]
-    for path in args.w2v_corpus:
-        extra.extend(line for _, line in iter_lines(path, args.encoding))
-    vectors, _ = shared_vectors(extra_texts=extra, algorithm=args.w2v_algorithm, dim=args.embedding_dim,
-                                epochs=args.w2v_epochs, seed=args.seed, log=log)
-    return vectors
+    return vectors_from_arguments(args, () if splits.is_demo else [" ".join(s.tokens) for s in splits.train], log=log)
 
 
 def build_encoder(args, splits, vectors):

@@ -13,7 +13,6 @@ so the whole path runs anywhere; point ``--data`` at real data for a real model:
 """
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -21,9 +20,9 @@ import tensorflow as tf
 from apps.sentiment.data import load_splits
 from apps.sentiment.export import make_bundle
 from apps.sentiment.model import CELLS, build_model
-from shared.embeddings import embedding_matrix, load_vectors, shared_vectors
+from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
-from shared.export import export_app
+from shared.export import add_output_arguments, export_app
 from shared.pipeline import sequence_dataset
 from shared.precision import apply_precision
 from shared.text import Tokenizer, Vocabulary, tokenize
@@ -48,32 +47,18 @@ def build_parser():
     model.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=True, help="read texts in both directions (default: on)")
     model.add_argument("--dropout", type=float, default=0.2, help="dropout on recurrent inputs and before the head (default: %(default)s)")
     model.add_argument("--pooling", choices=("last", "mean"), default="mean", help="summarise a text by the final state or the mean over tokens (default: %(default)s)")
-    embed = parser.add_argument_group("embedding")
-    embed.add_argument("--embeddings", default="shared", help="'shared': the suite's cached word2vec vectors (trained on the text apps' corpora plus this --data); 'none': random; or a vectors file (word2vec .bin/.txt, GloVe .txt, gensim cache folder)")
-    embed.add_argument("--embedding-dim", type=int, default=100, help="vector size when vectors are trained here or random (default: %(default)s)")
-    embed.add_argument("--w2v-algorithm", choices=("cbow", "skipgram"), default="cbow", help="word2vec training algorithm for 'shared' (default: %(default)s)")
-    embed.add_argument("--freeze-embeddings", action=argparse.BooleanOptionalAction, default=False,
-                       help="keep the pretrained vectors fixed: better on large corpora (full IMDB: 0.8987 frozen "
-                            "vs 0.8914 trained; 0.9032 frozen with --max-length 600, see benchmarks/), worse on "
-                            "small ones (default: trained)")
-    out = parser.add_argument_group("output")
-    out.add_argument("--export-dir", type=Path, default=None, help="export root (default: exported/ or $SEQAPPS_EXPORT_DIR)")
-    out.add_argument("--no-export", action="store_true", help="train and evaluate only")
-    out.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    add_embedding_arguments(parser, algorithm="cbow", epochs=5,
+                            freeze_help="keep the pretrained vectors fixed: better on large corpora (full IMDB: 0.8987 "
+                                        "frozen vs 0.8914 trained; 0.9032 frozen with --max-length 600, see "
+                                        "benchmarks/), worse on small ones (default: trained)")
+    add_output_arguments(parser)
     add_training_arguments(parser, epochs=5, batch_size=32, learning_rate=2e-3, patience=2)
     return parser
 
 
 def word_vectors(args, splits, log=print):
     """The pretrained vectors for ``--embeddings``, or None for random initialisation."""
-    if args.embeddings == "none":
-        return None
-    if args.embeddings != "shared":
-        return load_vectors(args.embeddings)
-    extra = () if splits.is_demo else [example.text for example in splits.train]
-    vectors, _ = shared_vectors(extra_texts=extra, algorithm=args.w2v_algorithm, dim=args.embedding_dim,
-                                seed=args.seed, log=log)
-    return vectors
+    return vectors_from_arguments(args, () if splits.is_demo else [e.text for e in splits.train], log=log)
 
 
 def encode(tokenizer, examples, label_ids):
