@@ -28,6 +28,7 @@ test: setup  ## run the test suite
 benchmark: setup  ## quality benchmarks on the real datasets in ../shared/data (long)
 	$(BIN)/python -m benchmarks.sentiment_imdb
 	$(BIN)/python -m benchmarks.ner_conll2003
+	$(BIN)/python -m benchmarks.stocks_sp500
 
 clean:  ## remove runs, caches and exports (keeps the virtual environment)
 	rm -rf runs cache exported/*/ exported/models.config

@@ -21,6 +21,8 @@ APPS = {
                                                               "Dull, predictable and far too long."]},
     "ner": {"metric": ("test", "overall", "f1"), "label": "test entity F1",
             "example": ["Maria Lopez joined the Bank of England in New York last week ."]},
+    "stocks": {"metric": ("test", "horizon_1", "model_vs_persistence", "rmse_ratio"),
+               "label": "test RMSE / persistence", "example": ["matplotlib:goog"]},
 }
 
 

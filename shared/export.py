@@ -49,7 +49,9 @@ class ExportBundle:
     signature and the resources it uses (lookup tables) that the SavedModel must track, and
     optionally a fourth item: ``{name: (function, signature)}`` for further endpoints.
     ``onnx_inputs(raw)`` does the reference (pure Python) preprocessing that ONNX users do,
-    so the parity check also proves tokenizer parity.
+    so the parity check also proves tokenizer parity. Outputs named in ``relative_outputs``
+    (prices in the hundreds, say) are compared relative to ``max(|value|, 1)``, since
+    float32 itself only keeps about seven significant digits.
     """
 
     app: str
@@ -59,6 +61,7 @@ class ExportBundle:
     onnx_inputs: Callable
     parity_inputs: dict
     parity_outputs: tuple = ("probabilities",)
+    relative_outputs: tuple = ()
     files: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
 
@@ -210,11 +213,12 @@ def _describe_onnx(path):
     }
 
 
-def _max_difference(a, b):
+def _max_difference(a, b, relative=False):
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return float("inf")
-    return float(np.max(np.abs(a - b))) if a.size else 0.0
+    scale = np.maximum(np.abs(a), 1.0) if relative else 1.0
+    return float(np.max(np.abs(a - b) / scale)) if a.size else 0.0
 
 
 def _check_parity(bundle, model, staging, artifacts, tolerance, log):
@@ -226,14 +230,16 @@ def _check_parity(bundle, model, staging, artifacts, tolerance, log):
     onnx_out = OnnxRunner(staging / "onnx" / "model.onnx")(**feed)
     report = {"tolerance": tolerance, "examples": len(next(iter(bundle.parity_inputs.values())))}
     for name in bundle.parity_outputs:
+        relative = name in bundle.relative_outputs
         report[name] = {
-            "keras_vs_savedmodel": _max_difference(keras_out[name], saved_out[name]),
-            "keras_vs_onnx": _max_difference(keras_out[name], onnx_out[name]),
-            "trained_vs_float32_rebuild": _max_difference(trained_out[name], keras_out[name]),
+            "keras_vs_savedmodel": _max_difference(keras_out[name], saved_out[name], relative),
+            "keras_vs_onnx": _max_difference(keras_out[name], onnx_out[name], relative),
+            "trained_vs_float32_rebuild": _max_difference(trained_out[name], keras_out[name], relative),
+            **({"measured": "relative to max(|value|, 1)"} if relative else {}),
         }
         worst = max(report[name]["keras_vs_savedmodel"], report[name]["keras_vs_onnx"])
         log(f"parity {name}: Keras vs SavedModel {report[name]['keras_vs_savedmodel']:.2e}, "
-            f"Keras vs ONNX {report[name]['keras_vs_onnx']:.2e} (max abs difference)")
+            f"Keras vs ONNX {report[name]['keras_vs_onnx']:.2e} (max {'relative' if relative else 'abs'} difference)")
         if not worst <= tolerance:
             raise ExportError(f"parity check failed for {name!r}: max difference {worst:.3g} > {tolerance:g}; "
                               f"the previous export is kept")

@@ -59,7 +59,9 @@ class SavedModelRunner:
         self.signature = self.model.signatures[signature]
 
     def __call__(self, **inputs):
-        tensors = {name: self._tf.constant(value) for name, value in inputs.items()}
+        _, specs = self.signature.structured_input_signature
+        tensors = {name: self._tf.constant(value, dtype=specs[name].dtype if name in specs else None)
+                   for name, value in inputs.items()}
         outputs = self.signature(**tensors)
         return {name: _to_numpy(value.numpy()) for name, value in outputs.items()}
 

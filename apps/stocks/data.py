@@ -1,0 +1,957 @@
+"""Daily OHLCV prices: reading, validating and repairing price files.
+
+Price files go wrong in ways that quietly poison a model: an empty cell becomes NaN, a stock
+split looks like an 85% crash, a holiday row repeats yesterday's close with no volume. Here
+every such case is either an error that says where (``file:line``) or a repair that is
+logged as it happens, with a count and the first place it applied, and kept in
+:attr:`PriceData.repairs`. Nothing reaches training unannounced.
+
+Three CSV layouts are recognised from the header (names case-insensitive, any order, extra
+columns ignored):
+
+- Yahoo Finance, one ticker: ``Date,Open,High,Low,Close,Adj Close,Volume`` (``Adj Close``
+  optional);
+- long, many tickers: ``date,open,high,low,close,volume,Name`` (Kaggle's S&P 500 file; the
+  ticker column may also be called ``ticker`` or ``symbol``);
+- Kaggle's "price-volume data for all US stocks", one ticker:
+  ``Date,Open,High,Low,Close,Volume,OpenInt`` (the layout pmdarima ships).
+
+Without a file, :func:`load_prices` reads real GOOG prices that matplotlib ships, so the app
+works offline on real data; ``"demo"`` gives synthetic, clearly labelled prices.
+"""
+
+import codecs
+import contextlib
+import csv
+import gc
+import importlib.util
+import io
+import re
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from shared.datasets import decode_error, open_text
+from shared.errors import DataError, SeqappsError
+
+COLUMNS = ("open", "high", "low", "close", "volume")
+OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)
+
+BUILTIN_SOURCES = {
+    "matplotlib:goog": "GOOG daily prices 2004-08-19..2008-10-14 shipped with matplotlib (the default)",
+    "pmdarima:msft": "MSFT daily prices 1986-03-13..2017-11-10 shipped with pmdarima (pip install pmdarima)",
+    "demo": "synthetic AR(1) prices for made-up tickers DEMO_A, DEMO_B (not real market data)",
+}
+GOOG_SOURCE = "matplotlib:goog (GOOG daily prices 2004-2008 shipped with matplotlib)"
+DEMO_SOURCE = "demo (synthetic AR(1) prices; not real market data)"
+
+# Cell texts that mean "no value". Anything else that is not a number is an error.
+MISSING = frozenset({"", "null", "NULL", "Null", "NaN", "nan", "NAN", "NA", "na", "-"})
+MISSING_FORMS = "an empty cell, null, NaN, NA or -"
+DATE_PATTERN = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T].*)?")
+
+# Header names (lower-cased, stripped) and the role each plays.
+HEADER_ROLES = {
+    "date": "date", "open": "open", "high": "high", "low": "low", "close": "close",
+    "volume": "volume", "adj close": "adj_close", "adj_close": "adj_close",
+    "adjclose": "adj_close", "adjusted close": "adj_close", "adjusted_close": "adj_close",
+    "name": "ticker", "ticker": "ticker", "symbol": "ticker", "openint": "openint",
+}
+REQUIRED = ("date",) + COLUMNS
+# Layouts whose prices are known not to be split-adjusted: "auto" adjusts them.
+UNADJUSTED_LAYOUTS = ("long", "pmdarima")
+
+DATA_SUFFIXES = (".csv", ".csv.gz", ".txt")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+BAD_ROW_MODES = ("error", "drop")
+
+# A day whose open and close both sit within 4% of 1/k of the previous close is a k:1 split
+# (k of the previous close for a reverse split). Ordinary days never move that far at the
+# open *and* the close; a -10% day is nowhere near 1/1.5.
+FORWARD_SPLITS = (2, 3, 4, 5, 7, 8, 10, 1.5)
+REVERSE_SPLITS = (2, 3, 4, 5, 8, 10)
+SPLIT_TOLERANCE = 0.04
+# For 2:1 and larger the open may gap a little further from the ratio than the close
+# (DISCA's 2:1 split of 2014-08-07 opened 4.2% off it and closed 1.3% off). Not for 3:2: a
+# one-day fall of a third is a real crash often enough (EVHC on 2017-11-01, open 8% off).
+OPEN_SPLIT_TOLERANCE = 0.06
+GAP_NOTE_DAYS = 10
+JUMP_NOTE_RATIO = 1.6
+MAX_LISTED_TICKERS = 20
+
+
+@dataclass
+class PriceSeries:
+    """One ticker's cleaned daily rows, oldest first.
+
+    ``ohlcv`` is float64 ``[n, 5]`` in :data:`COLUMNS` order: finite, prices > 0, volume >= 0,
+    ``low <= open, close <= high``; ``dates`` are strictly increasing. ``lines`` keeps each
+    row's line in its file (0 for built-in or generated rows) so later stages can still
+    point at the source.
+    """
+
+    ticker: str
+    dates: np.ndarray
+    ohlcv: np.ndarray
+    lines: np.ndarray
+
+    def __len__(self):
+        return len(self.dates)
+
+    @property
+    def close(self):
+        return self.ohlcv[:, CLOSE]
+
+
+@dataclass
+class PriceData:
+    """Every series of one source, by ticker (sorted), and what was repaired on the way."""
+
+    series: dict
+    source: str
+    is_demo: bool = False
+    repairs: list = field(default_factory=list)
+
+    @property
+    def tickers(self):
+        return list(self.series)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading CSV text into columns
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    """Where each role sits in the header, and which of the known layouts it is."""
+
+    kind: str  # "long", "pmdarima" or "yahoo"
+    index: dict
+    width: int
+
+
+@dataclass
+class _Table:
+    """A whole file as columns; ``values`` holds NaN where a cell was missing."""
+
+    kind: str
+    dates: np.ndarray
+    values: np.ndarray
+    adj: object  # float64 [n] or None
+    tickers: object  # list of str (long layout) or None
+    lines: np.ndarray
+
+
+def _detect_layout(header, path):
+    names = [name.strip().lower() for name in header]
+    index = {}
+    for position, name in enumerate(names):
+        role = HEADER_ROLES.get(name)
+        if role is None:
+            continue
+        if role in index:
+            raise DataError(path, f"two columns mean {role!r}: {header[index[role]]!r} and "
+                            f"{header[position]!r}", line=1, content=",".join(header))
+        index[role] = position
+    missing = [role for role in REQUIRED if role not in index]
+    if missing:
+        raise DataError(path, f"unrecognised header: found columns {', '.join(names) or 'none'}; "
+                        f"required: {', '.join(REQUIRED)} (any order), optional: Adj Close and "
+                        "a ticker column (Name, ticker or symbol)", line=1, content=",".join(header))
+    kind = "long" if "ticker" in index else "pmdarima" if "openint" in index else "yahoo"
+    return _Layout(kind, index, len(header))
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the garbage collector while a file becomes lists of strings.
+
+    Hundreds of thousands of new row lists would trigger full collections over and over
+    (they can find nothing: strings and lists of strings hold no cycles), which made
+    reading the 587,565-row S&P file about twice as slow.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_rows(stream, path):
+    """The header and the data rows with their line numbers; blank lines are skipped."""
+    reader = csv.reader(stream)
+    header = next(reader, None)
+    while header is not None and not any(cell.strip() for cell in header):
+        header = next(reader, None)
+    if header is None:
+        raise DataError(path, "empty file: expected a header such as "
+                        "'Date,Open,High,Low,Close,Adj Close,Volume' and one row per day")
+    rows, lines = [], []
+    for row in reader:
+        if row:
+            rows.append(row)
+            lines.append(reader.line_num)
+    return header, rows, lines
+
+
+def _check_widths(rows, lines, width, path):
+    if all(len(row) == width for row in rows):
+        return
+    position = next(i for i, row in enumerate(rows) if len(row) != width)
+    raise DataError(path, f"expected {width} comma-separated columns like the header, got "
+                    f"{len(rows[position])}", line=lines[position], content=",".join(rows[position]))
+
+
+def _parse_date(text):
+    """Days since 1970 for ``YYYY-MM-DD`` (a time part after it is ignored), else None."""
+    match = DATE_PATTERN.fullmatch(text.strip())
+    if match is None:
+        return None
+    try:
+        return int(np.datetime64(match.group(1), "D").astype(np.int64))
+    except ValueError:  # 2015-02-30 and the like
+        return None
+
+
+def _parse_dates(cells, rows, lines, path):
+    """Dates repeat across tickers, so each distinct text is parsed once."""
+    days = {text: _parse_date(text) for text in set(cells)}
+    for position, text in enumerate(cells):
+        if days[text] is None:
+            raise DataError(path, f"bad date {text!r}: expected a date YYYY-MM-DD",
+                            line=lines[position], content=",".join(rows[position]))
+    return np.array([days[text] for text in cells], dtype=np.int64).astype("datetime64[D]")
+
+
+def _parse_cell(text):
+    text = text.strip()
+    if text in MISSING:
+        return np.nan
+    return float(text)
+
+
+def _parse_numbers(cells, column, rows, lines, path):
+    """One column as float64 with NaN for missing cells; bad cells are reported by line.
+
+    The whole column is converted by NumPy in one go; only when that fails is it walked
+    cell by cell, to find and name the first bad cell.
+    """
+    try:
+        values = np.array(["nan" if text in MISSING else text for text in cells], dtype=np.float64)
+    except ValueError:
+        values = np.empty(len(cells))
+        for position, text in enumerate(cells):
+            try:
+                values[position] = _parse_cell(text)
+            except ValueError:
+                raise DataError(path, f"bad number {text!r} in column {column}: expected a "
+                                f"number, or {MISSING_FORMS} for a missing value",
+                                line=lines[position], content=",".join(rows[position])) from None
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        position = infinite[0]
+        raise DataError(path, f"{cells[position]!r} in column {column} is not a finite number",
+                        line=lines[position], content=",".join(rows[position]))
+    return values
+
+
+def _parse_tickers(cells, rows, lines, path):
+    names = [text.strip() for text in cells]
+    if not all(names):
+        position = names.index("")
+        raise DataError(path, "empty ticker name", line=lines[position],
+                        content=",".join(rows[position]))
+    return names
+
+
+def _read_table(stream, path):
+    """Parse a CSV stream: detect the layout, then convert each column in bulk."""
+    header, rows, lines = _read_rows(stream, path)
+    columns = list(zip(*rows))
+    layout = _detect_layout(header, path)
+    if not rows:
+        raise DataError(path, "no data rows after the header", line=1, content=",".join(header))
+    _check_widths(rows, lines, layout.width, path)
+
+    def numbers(role):
+        return _parse_numbers(columns[layout.index[role]], role, rows, lines, path)
+
+    dates = _parse_dates(columns[layout.index["date"]], rows, lines, path)
+    values = np.stack([numbers(name) for name in COLUMNS], axis=1)
+    adj = numbers("adj_close") if "adj_close" in layout.index else None
+    tickers = (_parse_tickers(columns[layout.index["ticker"]], rows, lines, path)
+               if layout.kind == "long" else None)
+    return _Table(layout.kind, dates, values, adj, tickers, np.array(lines, dtype=np.int64))
+
+
+# ---------------------------------------------------------------------------------------
+# Validation and repairs
+# ---------------------------------------------------------------------------------------
+
+
+class _Report:
+    """Collects repair lines and logs each one at once, so the log shows what happened
+    even when a later row ends the read with an error."""
+
+    def __init__(self, log):
+        self.lines = []
+        self.log = log
+
+    def add(self, text):
+        self.lines.append(text)
+        if self.log is not None:
+            self.log(text)
+
+
+@dataclass
+class _Context:
+    """What the cleaning steps need besides the rows: where they came from, the options."""
+
+    path: str  # for DataError
+    name: str  # short form for repair lines
+    report: _Report
+    on_bad_row: str = "error"
+    adjust_splits: bool = False
+    use_adjusted_close: bool = False
+
+
+@dataclass
+class _Rows:
+    """One ticker's rows while they are being cleaned."""
+
+    ticker: str
+    dates: np.ndarray
+    values: np.ndarray
+    adj: object
+    lines: np.ndarray
+
+    def keep(self, selector):
+        adj = None if self.adj is None else self.adj[selector]
+        return _Rows(self.ticker, self.dates[selector], self.values[selector], adj,
+                     self.lines[selector])
+
+
+def _where(context, rows, position):
+    """``file:line`` of a row, or its date for rows that have no line (built-in data)."""
+    line = int(rows.lines[position])
+    return f"at {context.name}:{line}" if line > 0 else f"on {rows.dates[position]}"
+
+
+def _at(context, rows, position):
+    """`` at file:line`` for a row read from a file, empty for built-in rows."""
+    line = int(rows.lines[position])
+    return f" at {context.name}:{line}" if line > 0 else ""
+
+
+def _log_rows(context, rows, mask, what):
+    """Log ``TICKER: N row(s) WHAT (first at file:line)`` when ``mask`` selects any row."""
+    found = np.flatnonzero(mask)
+    if len(found):
+        context.report.add(f"{rows.ticker}: {len(found)} row(s) {what} "
+                           f"(first {_where(context, rows, found[0])})")
+
+
+def _sort_by_date(rows, context):
+    back = np.flatnonzero(np.diff(rows.dates.astype(np.int64)) < 0) + 1
+    if not len(back):
+        return rows
+    context.report.add(f"{rows.ticker}: rows were not in date order: sorted ({len(back)} step(s) "
+                       f"back in time, first {_where(context, rows, back[0])})")
+    return rows.keep(np.argsort(rows.dates, kind="stable"))
+
+
+def _same(a, b):
+    """Row-wise equality that treats two missing cells as equal."""
+    return ((a == b) | (np.isnan(a) & np.isnan(b))).reshape(len(a), -1).all(axis=1)
+
+
+def _drop_duplicates(rows, context):
+    """Keep one of identical rows for a date; rows that disagree cannot be resolved here."""
+    later = np.flatnonzero(rows.dates[1:] == rows.dates[:-1]) + 1
+    if not len(later):
+        return rows
+    identical = _same(rows.values[later - 1], rows.values[later])
+    if rows.adj is not None:
+        identical &= _same(rows.adj[later - 1], rows.adj[later])
+    if not identical.all():
+        second = later[np.argmin(identical)]
+        first_line, second_line = int(rows.lines[second - 1]), int(rows.lines[second])
+        raise DataError(context.path, f"{rows.ticker}: two different rows for the date "
+                        f"{rows.dates[second]}: lines {first_line} and {second_line} (keep one)",
+                        line=second_line or None)
+    mask = np.zeros(len(rows.dates), dtype=bool)
+    mask[later] = True
+    _log_rows(context, rows, mask, "duplicating an identical row for the same date dropped")
+    return rows.keep(~mask)
+
+
+def _drop_missing_close(rows, context):
+    """A close is the target; it cannot be invented, so such rows go."""
+    missing = np.isnan(rows.values[:, CLOSE])
+    _log_rows(context, rows, missing, "with a missing close dropped")
+    if rows.adj is not None and context.use_adjusted_close:
+        no_adj = np.isnan(rows.adj) & ~missing
+        _log_rows(context, rows, no_adj, "with a missing adj close dropped")
+        missing |= no_adj
+    return rows.keep(~missing) if missing.any() else rows
+
+
+def _bad_cells(rows, context):
+    """``[n, 6]`` mask of non-positive prices / negative volume / non-positive adj close."""
+    bad = np.zeros((len(rows.dates), 6), dtype=bool)
+    bad[:, :4] = rows.values[:, :4] <= 0
+    bad[:, VOLUME] = rows.values[:, VOLUME] < 0
+    if rows.adj is not None and context.use_adjusted_close:
+        bad[:, 5] = rows.adj <= 0
+    return bad
+
+
+def _check_signs(rows, context):
+    bad = _bad_cells(rows, context)
+    bad_rows = bad.any(axis=1)
+    if not bad_rows.any():
+        return rows
+    if context.on_bad_row == "drop":
+        _log_rows(context, rows, bad_rows, "with a non-positive price or negative volume dropped")
+        return rows.keep(~bad_rows)
+    position = int(np.argmax(bad_rows))
+    column = int(np.argmax(bad[position]))
+    name, value = (("adj close", rows.adj[position]) if column == 5
+                   else (COLUMNS[column], rows.values[position, column]))
+    rule = "volume must be >= 0" if column == VOLUME else "prices must be > 0"
+    raise DataError(context.path, f"{rows.ticker}: {name} is {value:g} on {rows.dates[position]}: "
+                    f"{rule} (fix the file, or pass --on-bad-row drop to drop such rows)",
+                    line=int(rows.lines[position]) or None)
+
+
+def _fill_volume(rows, context):
+    missing = np.isnan(rows.values[:, VOLUME])
+    if missing.any():
+        _log_rows(context, rows, missing, "with missing volume set to 0")
+        rows.values[missing, VOLUME] = 0.0
+    return rows
+
+
+def _fill_open_high_low(rows, context):
+    """Open falls back to the previous close (the row's own close on the first row); high
+    and low then span whatever the row has, so the day's range stays consistent."""
+    values = rows.values
+    missing = np.isnan(values[:, :CLOSE]).any(axis=1)
+    if not missing.any():
+        return rows
+    close = values[:, CLOSE]
+    previous_close = np.concatenate([close[:1], close[:-1]])
+    opened = np.where(np.isnan(values[:, OPEN]), previous_close, values[:, OPEN])
+    high = np.fmax(np.fmax(opened, close), values[:, HIGH])
+    low = np.fmin(np.fmin(opened, close), values[:, LOW])
+    _log_rows(context, rows, missing, "with missing open/high/low filled from the close")
+    values[missing, OPEN] = opened[missing]
+    values[missing, HIGH] = high[missing]
+    values[missing, LOW] = low[missing]
+    return rows
+
+
+def _repair_ranges(rows, context):
+    """Widen high/low to include open and close (real files round them out by a cent)."""
+    values = rows.values
+    top = np.maximum(values[:, OPEN], values[:, CLOSE])
+    bottom = np.minimum(values[:, OPEN], values[:, CLOSE])
+    bad = (values[:, HIGH] < top) | (values[:, LOW] > bottom)
+    if bad.any():
+        _log_rows(context, rows, bad, "with high/low not covering open/close widened to include them")
+        values[bad, HIGH] = np.maximum(values[bad, HIGH], top[bad])
+        values[bad, LOW] = np.minimum(values[bad, LOW], bottom[bad])
+    return rows
+
+
+def _drop_non_trading(rows, context):
+    """Rows that repeat the previous close with no volume are holidays, not flat days."""
+    values = rows.values
+    flat = (values[1:, VOLUME] == 0) & (values[1:, :4] == values[:-1, CLOSE, None]).all(axis=1)
+    mask = np.concatenate([[False], flat])
+    if not mask.any():
+        return rows
+    _log_rows(context, rows, mask, "with zero volume and prices equal to the previous close "
+              "(non-trading days) dropped")
+    return rows.keep(~mask)
+
+
+def _use_adjusted_close(rows, context):
+    """Scale each row by adj close / close, so dividends (and splits) become continuous.
+
+    All four prices get the same factor, which keeps the day's range consistent; the close
+    then equals the adj close up to rounding in the last bit.
+    """
+    factor = rows.adj / rows.values[:, CLOSE]
+    rows.values[:, :4] *= factor[:, None]
+    context.report.add(f"{rows.ticker}: prices scaled by adj close / close on all "
+                       f"{len(factor)} rows (dividends and splits accounted for)")
+    return rows
+
+
+def _split_of(close_ratio, open_ratio):
+    """``(k, forward)`` for a split that moved both ratios near 1/k (or k), else None."""
+    for k in FORWARD_SPLITS:
+        open_tolerance = OPEN_SPLIT_TOLERANCE if k >= 2 else SPLIT_TOLERANCE
+        if abs(close_ratio * k - 1) <= SPLIT_TOLERANCE and abs(open_ratio * k - 1) <= open_tolerance:
+            return k, True
+    for k in REVERSE_SPLITS:
+        if abs(close_ratio / k - 1) <= SPLIT_TOLERANCE and abs(open_ratio / k - 1) <= OPEN_SPLIT_TOLERANCE:
+            return k, False
+    return None
+
+
+def _split_label(k, forward):
+    ratio = "3:2" if k == 1.5 else f"{k:g}:1"
+    return f"{ratio} split" if forward else f"1:{k:g} reverse split"
+
+
+def _old_level_held(values, day, k, forward):
+    """Whether the day before really traded at the old level, judged by its open.
+
+    A single bad close (LNT closes at 17.87 on 2016-05-19 between days near 35.5 in the S&P
+    file) makes the *next* day look like a 1:2 reverse split; its own open, still at the
+    old level, shows the level never moved.
+    """
+    moved = np.log(values[day, CLOSE] / values[day - 1, OPEN])
+    nominal = -np.log(k) if forward else np.log(k)
+    return abs(moved - nominal) < abs(moved)
+
+
+def _adjust_splits(rows, context):
+    """Make the series continuous across splits: earlier prices are divided by the exact
+    nominal ratio (multiplied for reverse splits) and earlier volume scaled the other way."""
+    values = rows.values
+    close_ratio = values[1:, CLOSE] / values[:-1, CLOSE]
+    open_ratio = values[1:, OPEN] / values[:-1, CLOSE]
+    candidates = np.flatnonzero((close_ratio < 0.7) | (close_ratio > 1.4)) + 1
+    down = np.ones(len(values))  # forward splits after each row, multiplied together
+    up = np.ones(len(values))  # reverse splits after each row
+    for day in candidates:
+        split = _split_of(close_ratio[day - 1], open_ratio[day - 1])
+        if split is None or not _old_level_held(values, day, *split):
+            continue
+        k, forward = split
+        (down if forward else up)[:day] *= k
+        verb = "divided" if forward else "multiplied"
+        context.report.add(f"{rows.ticker}: {_split_label(k, forward)} detected on {rows.dates[day]} "
+                           f"(close {values[day - 1, CLOSE]:.2f} -> {values[day, CLOSE]:.2f}): "
+                           f"earlier prices {verb} by {k:g}")
+    values[:, :4] = values[:, :4] * up[:, None] / down[:, None]
+    values[:, VOLUME] = values[:, VOLUME] * down / up
+    return rows
+
+
+def _note_jumps(rows, context):
+    """Point at closes that jump by more than x1.6 in a day and were not taken for a split:
+    real crashes and rallies, but also missed splits and bad prints worth a look."""
+    moves = np.abs(np.diff(np.log(rows.values[:, CLOSE])))
+    days = np.flatnonzero(moves > np.log(JUMP_NOTE_RATIO)) + 1
+    if len(days):
+        day = days[np.argmax(moves[days - 1])]
+        context.report.add(f"note: {rows.ticker}: {len(days)} day(s) where the close moved by more "
+                           f"than x{JUMP_NOTE_RATIO:g} and no split was detected (largest: "
+                           f"{rows.values[day - 1, CLOSE]:.2f} -> {rows.values[day, CLOSE]:.2f} on "
+                           f"{rows.dates[day]}{_at(context, rows, day)}); left as is")
+    return rows
+
+
+def _note_gaps(rows, context):
+    """Gaps are stepped over, not filled; a long one is worth a note in the log."""
+    gaps = np.diff(rows.dates.astype(np.int64))
+    if len(gaps) and gaps.max() > GAP_NOTE_DAYS:
+        day = int(np.argmax(gaps))
+        context.report.add(f"note: {rows.ticker}: largest gap between rows is {gaps[day]} calendar "
+                           f"days ({rows.dates[day]} .. {rows.dates[day + 1]}); gaps are not filled")
+    return rows
+
+
+def _broken_invariant(rows):
+    values = rows.values
+    if not np.isfinite(values).all():
+        return "a value is not finite"
+    if (values[:, :4] <= 0).any() or (values[:, VOLUME] < 0).any():
+        return "a price <= 0 or a volume < 0"
+    if (values[:, LOW] > np.minimum(values[:, OPEN], values[:, CLOSE])).any() or \
+            (values[:, HIGH] < np.maximum(values[:, OPEN], values[:, CLOSE])).any():
+        return "low/high do not cover open and close"
+    if (np.diff(rows.dates.astype(np.int64)) <= 0).any():
+        return "dates are not strictly increasing"
+    return None
+
+
+def _finish(rows, context):
+    """Check what every later stage relies on, and turn the rows into a PriceSeries."""
+    if len(rows.dates) < 2:
+        raise SeqappsError(f"{context.path}: {rows.ticker} has {len(rows.dates)} usable row(s) "
+                           "after cleaning; at least 2 are needed")
+    problem = _broken_invariant(rows)
+    if problem is not None:  # a bug in the repairs above, not in the file
+        raise SeqappsError(f"{context.path}: {rows.ticker}: check after repairs failed: {problem}")
+    return PriceSeries(rows.ticker, rows.dates.astype("datetime64[D]"),
+                       np.ascontiguousarray(rows.values, dtype=np.float64),
+                       rows.lines.astype(np.int64))
+
+
+def _clean(rows, context):
+    """All checks and repairs, in an order where each step can rely on the ones before:
+    duplicates are compared as read, rows without a close go before anything borrows the
+    previous close, and splits are detected on complete, consistent days."""
+    rows = _Rows(rows.ticker, rows.dates, rows.values.astype(np.float64, copy=True),
+                 None if rows.adj is None else rows.adj.astype(np.float64), rows.lines)
+    steps = [_sort_by_date, _drop_duplicates, _drop_missing_close, _check_signs, _fill_volume,
+             _fill_open_high_low, _repair_ranges, _drop_non_trading]
+    if context.use_adjusted_close:
+        steps.append(_use_adjusted_close)
+    if context.adjust_splits:
+        steps.append(_adjust_splits)
+    for step in steps + [_note_jumps, _note_gaps]:
+        rows = step(rows, context)
+    return _finish(rows, context)
+
+
+# ---------------------------------------------------------------------------------------
+# From a table to PriceData
+# ---------------------------------------------------------------------------------------
+
+
+def _as_names(tickers):
+    """Requested tickers as a list; one string may hold several, comma-separated."""
+    if tickers is None:
+        return None
+    if isinstance(tickers, str):
+        tickers = tickers.split(",")
+    names = [str(name).strip() for name in tickers if str(name).strip()]
+    return names or None
+
+
+def _unknown_tickers(missing, available, source):
+    shown = ", ".join(available[:MAX_LISTED_TICKERS])
+    more = f", ... ({len(available)} in all)" if len(available) > MAX_LISTED_TICKERS else ""
+    return SeqappsError(f"{source}: ticker(s) {', '.join(missing)} not found; available: "
+                        f"{shown}{more}")
+
+
+def _select(available, wanted, source):
+    """The available names matching ``wanted`` (case-insensitive); an unknown one is an error."""
+    if wanted is None:
+        return list(available)
+    by_upper = {name.upper(): name for name in available}
+    missing = [name for name in wanted if name.upper() not in by_upper]
+    if missing:
+        raise _unknown_tickers(missing, sorted(available), source)
+    return list(dict.fromkeys(by_upper[name.upper()] for name in wanted))
+
+
+def _groups(table, single_name):
+    """``{ticker: row indices in file order}``; rows of a ticker need not be contiguous."""
+    if table.tickers is None:
+        return {single_name: np.arange(len(table.dates))}
+    codes = {}
+    numbered = np.array([codes.setdefault(name, len(codes)) for name in table.tickers])
+    order = np.argsort(numbered, kind="stable")
+    bounds = np.cumsum(np.bincount(numbered, minlength=len(codes)))[:-1]
+    return dict(zip(codes, np.split(order, bounds)))
+
+
+def _resolve_splits(adjust_splits, kind):
+    if adjust_splits == "auto":
+        return kind in UNADJUSTED_LAYOUTS
+    if isinstance(adjust_splits, (bool, np.bool_)):
+        return bool(adjust_splits)
+    raise SeqappsError(f"adjust_splits must be 'auto', True or False, got {adjust_splits!r}")
+
+
+def _check_options(on_bad_row):
+    if on_bad_row not in BAD_ROW_MODES:
+        raise SeqappsError(f"on_bad_row must be one of {', '.join(BAD_ROW_MODES)}, got {on_bad_row!r}")
+
+
+def _series_from_table(table, context, single_name, wanted):
+    """Select, clean and collect every requested ticker of a parsed table."""
+    if context.use_adjusted_close and table.adj is None:
+        raise SeqappsError(f"{context.path}: use_adjusted_close needs an 'Adj Close' column "
+                           "(Yahoo layout); this source has none")
+    groups = _groups(table, single_name)
+    series = {}
+    for ticker in _select(groups, wanted, context.path):
+        rows = groups[ticker]
+        adj = None if table.adj is None else table.adj[rows]
+        part = _Rows(ticker, table.dates[rows], table.values[rows], adj, table.lines[rows])
+        series[ticker] = _clean(part, context)
+    return series
+
+
+def _stem_ticker(name):
+    """``ORCL_1995-2014.csv`` -> ``ORCL``: the file name up to the first ``_``, ``-`` or ``.``."""
+    return re.split(r"[_.\-]", Path(name).name, maxsplit=1)[0].upper()
+
+
+def _single_name(ticker_name, wanted, file_name):
+    """A one-ticker file's series name: given, else the one requested, else the file's stem."""
+    if ticker_name is not None:
+        return str(ticker_name).strip()
+    if wanted is not None and len(wanted) == 1:
+        return wanted[0].upper()
+    return _stem_ticker(file_name)
+
+
+def _parse_stream(stream, *, path, name, file_name, tickers, ticker_name, adjust_splits,
+                  use_adjusted_close, on_bad_row, report):
+    """``{ticker: PriceSeries}`` from one CSV text stream; ``path`` names it in errors."""
+    _check_options(on_bad_row)
+    with _no_gc():  # the row lists are freed on return, before collection resumes
+        table = _read_table(stream, path)
+    if ticker_name is not None and table.kind == "long":
+        raise SeqappsError(f"{path}: ticker_name only applies to single-ticker files; this file "
+                           "has a ticker column (select tickers with tickers=...)")
+    context = _Context(path, name, report, on_bad_row, _resolve_splits(adjust_splits, table.kind),
+                       use_adjusted_close)
+    wanted = _as_names(tickers)
+    return _series_from_table(table, context, _single_name(ticker_name, wanted, file_name), wanted)
+
+
+def _python_encoding(encoding):
+    """UTF-8 is read as ``utf-8-sig`` so a byte order mark never sticks to the header; an
+    unknown encoding is the user's typo, not a traceback."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise SeqappsError(f"unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
+    return "utf-8-sig" if name == "utf-8" else encoding
+
+
+def _archive_member(tar, path):
+    members = [m for m in tar.getmembers() if m.isfile() and m.name.lower().endswith(DATA_SUFFIXES)]
+    if len(members) != 1:
+        names = ", ".join(m.name for m in tar.getmembers()) or "none"
+        raise SeqappsError(f"{path}: expected exactly one .csv member in the archive, found: {names}")
+    return members[0]
+
+
+def _read_archive(path, encoding, options, report):
+    """A ``.tar.gz`` holding one CSV (how pmdarima ships its MSFT prices)."""
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            member = _archive_member(tar, path)
+            display = f"{path}:{Path(member.name).name}"
+            raw = tar.extractfile(member)
+            stream = io.TextIOWrapper(raw, encoding=_python_encoding(encoding), newline="")
+            try:
+                return _parse_stream(stream, path=display, name=f"{Path(path).name}:{Path(member.name).name}",
+                                     file_name=member.name, report=report, **options)
+            except UnicodeDecodeError:
+                raise DataError(display, f"not valid {encoding} text (use --encoding?)") from None
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise SeqappsError(f"{path}: could not read the archive ({error})") from error
+
+
+def _is_archive(path):
+    return str(path).lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _read_series(path, encoding, options, report):
+    """``{ticker: PriceSeries}`` of one CSV file (plain or gzip) or one-CSV tar archive."""
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(path, "is a folder: expected a CSV file (load_prices reads folders)")
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    _python_encoding(encoding)
+    if _is_archive(path):
+        return _read_archive(path, encoding, options, report)
+    try:
+        with open_text(path, encoding, newline="") as stream:
+            return _parse_stream(stream, path=str(path), name=path.name, file_name=path.name,
+                                 report=report, **options)
+    except UnicodeDecodeError:
+        raise decode_error(path, encoding) from None
+
+
+def _summary(data):
+    rows = sum(len(series) for series in data.series.values())
+    first = min(series.dates[0] for series in data.series.values())
+    last = max(series.dates[-1] for series in data.series.values())
+    return (f"read {rows} rows of {len(data.series)} ticker(s) from {data.source} "
+            f"(first {first} .. last {last})")
+
+
+def _finished(series, source, report, is_demo=False):
+    data = PriceData(dict(sorted(series.items())), source, is_demo, report.lines)
+    if report.log is not None:
+        report.log(_summary(data))
+    return data
+
+
+def _options(tickers, ticker_name, adjust_splits, use_adjusted_close, on_bad_row):
+    return dict(tickers=tickers, ticker_name=ticker_name, adjust_splits=adjust_splits,
+                use_adjusted_close=use_adjusted_close, on_bad_row=on_bad_row)
+
+
+def read_prices(path, *, tickers=None, ticker_name=None, encoding="utf-8", adjust_splits="auto",
+                use_adjusted_close=False, on_bad_row="error", log=print):
+    """Read, validate and repair one price file (plain, gzip, or a tar.gz with one CSV).
+
+    The layout comes from the header (see the module docstring). ``tickers`` selects series
+    (case-insensitive; an unknown one is an error); a one-ticker file is named
+    ``ticker_name``, else the single requested ticker, else its file name up to the first
+    ``_``, ``-`` or ``.``. ``adjust_splits="auto"`` undoes splits in layouts known to be
+    unadjusted (long and pmdarima), not in Yahoo files. ``on_bad_row="drop"`` drops rows
+    with non-positive prices instead of stopping. Every repair is passed to ``log`` and
+    kept in ``repairs``; the last line logged summarises the result.
+    """
+    report = _Report(log)
+    options = _options(tickers, ticker_name, adjust_splits, use_adjusted_close, on_bad_row)
+    series = _read_series(path, encoding, options, report)
+    return _finished(series, str(path), report)
+
+
+# ---------------------------------------------------------------------------------------
+# Built-in sources
+# ---------------------------------------------------------------------------------------
+
+
+def _goog_table():
+    """matplotlib's ``goog.npz`` as a table, so it goes through the same checks as files."""
+    try:
+        from matplotlib import cbook
+    except ImportError:
+        raise SeqappsError("matplotlib:goog needs matplotlib (pip install matplotlib); or pass "
+                           "a price file with --data") from None
+    sample = cbook.get_sample_data("goog.npz")
+    with (sample if hasattr(sample, "files") else np.load(sample)) as npz:
+        prices = npz["price_data"]
+    values = np.stack([prices[name].astype(np.float64) for name in COLUMNS], axis=1)
+    return _Table("yahoo", prices["date"].astype("datetime64[D]"), values,
+                  prices["adj_close"].astype(np.float64), None, np.zeros(len(prices), dtype=np.int64))
+
+
+def _load_goog(tickers, adjust_splits, use_adjusted_close, on_bad_row, report):
+    _check_options(on_bad_row)
+    table = _goog_table()
+    context = _Context("matplotlib:goog", "matplotlib:goog", report, on_bad_row,
+                       _resolve_splits(adjust_splits, table.kind), use_adjusted_close)
+    return _series_from_table(table, context, "GOOG", _as_names(tickers))
+
+
+def _pmdarima_archive():
+    """pmdarima's MSFT archive, found without importing pmdarima (that pulls scikit-learn)."""
+    spec = importlib.util.find_spec("pmdarima")
+    if spec is None or not spec.submodule_search_locations:
+        raise SeqappsError("pmdarima:msft needs the pmdarima package, which is not installed: "
+                           "pip install pmdarima, or use another source "
+                           f"({', '.join(name for name in BUILTIN_SOURCES if name != 'pmdarima:msft')} "
+                           "or a price file)")
+    archive = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "msft.tar.gz"
+    if not archive.is_file():
+        raise SeqappsError(f"pmdarima is installed but {archive} is missing; reinstall pmdarima "
+                           "or use another source")
+    return archive
+
+
+def _demo_series(ticker, rng, days):
+    """AR(1) daily log returns: momentum a small model can find, noise it cannot."""
+    noise = rng.standard_normal((5, days))
+    returns = np.empty(days)
+    previous = 0.0
+    for day in range(days):
+        previous = 0.0003 + 0.35 * previous + 0.012 * noise[0, day]
+        returns[day] = previous
+    close = 100.0 * np.exp(np.cumsum(returns))
+    opened = np.concatenate([[100.0], close[:-1]]) * np.exp(0.003 * noise[1])
+    high = np.maximum(opened, close) * np.exp(np.abs(noise[2]) * 0.005)
+    low = np.minimum(opened, close) * np.exp(-np.abs(noise[3]) * 0.005)
+    volume = np.round(1e6 * (1 + 20 * np.abs(returns)) * np.exp(0.1 * noise[4]))
+    dates = np.busday_offset(np.datetime64("2015-01-02", "D"), np.arange(days), roll="forward")
+    values = np.stack([opened, high, low, close, volume], axis=1)
+    return _Rows(ticker, dates, values, None, np.zeros(days, dtype=np.int64))
+
+
+def demo_prices(*, seed=0, days=1500, tickers=("DEMO_A", "DEMO_B")):
+    """Synthetic, clearly labelled OHLCV for made-up tickers; the same for the same seed.
+
+    Each ticker's rows come from ``numpy.random.default_rng(seed + index)``, on business days
+    from 2015-01-02. They pass through the same checks as real files.
+    """
+    if days < 2:
+        raise SeqappsError(f"demo_prices needs at least 2 days, got {days}")
+    report = _Report(None)
+    context = _Context("demo", "demo", report)
+    series = {ticker: _clean(_demo_series(ticker, np.random.default_rng(seed + index), days), context)
+              for index, ticker in enumerate(tickers)}
+    return PriceData(dict(sorted(series.items())), DEMO_SOURCE, True, report.lines)
+
+
+# ---------------------------------------------------------------------------------------
+# load_prices: any source
+# ---------------------------------------------------------------------------------------
+
+
+def _folder_files(folder):
+    return sorted(path for path in folder.iterdir()
+                  if path.is_file() and not path.name.startswith(".")
+                  and path.name.lower().endswith(DATA_SUFFIXES))
+
+
+def _read_folder(folder, tickers, encoding, options, report):
+    """Every price file in ``folder`` merged; one ticker in two files is ambiguous."""
+    files = _folder_files(folder)
+    if not files:
+        raise SeqappsError(f"{folder}: no price files ({', '.join('*' + s for s in DATA_SUFFIXES)}) "
+                           "in this folder")
+    series, origin = {}, {}
+    for path in files:
+        for ticker, part in _read_series(path, encoding, options, report).items():
+            if ticker in series:
+                raise SeqappsError(f"ticker {ticker} appears in two files: {origin[ticker]} and {path}")
+            series[ticker], origin[ticker] = part, path
+    chosen = _select(series, _as_names(tickers), str(folder))
+    return {ticker: series[ticker] for ticker in chosen}
+
+
+def _not_found(data):
+    names = ", ".join(BUILTIN_SOURCES)
+    return SeqappsError(f"{data}: no such file or folder; pass a price file (.csv, .csv.gz, "
+                        f".tar.gz), a folder of them, or a built-in source: {names}")
+
+
+def _builtin(name, tickers, encoding, options, seed, report):
+    """``(series, source, is_demo)`` for a built-in source name."""
+    if name == "matplotlib:goog":
+        return _load_goog(tickers, options["adjust_splits"], options["use_adjusted_close"],
+                          options["on_bad_row"], report), GOOG_SOURCE, False
+    if name == "pmdarima:msft":
+        archive = _pmdarima_archive()
+        options = dict(options, ticker_name="MSFT", tickers=tickers)
+        return _read_archive(archive, encoding, options, report), f"pmdarima:msft ({archive})", False
+    demo = demo_prices(seed=seed)
+    return {ticker: demo.series[ticker] for ticker in _select(demo.series, _as_names(tickers), "demo")}, \
+        demo.source, True
+
+
+def load_prices(data=None, *, tickers=None, encoding="utf-8", adjust_splits="auto",
+                use_adjusted_close=False, on_bad_row="error", seed=0, log=print):
+    """Prices from any source: None (real GOOG prices shipped with matplotlib), a built-in
+    name (:data:`BUILTIN_SOURCES`), a price file, a ``.tar.gz`` holding one CSV, or a folder
+    of price files (``*.csv``, ``*.csv.gz``, ``*.txt``), merged.
+
+    Options mean what they mean in :func:`read_prices`; ``seed`` only affects ``"demo"``.
+    """
+    report = _Report(log)
+    options = _options(None, None, adjust_splits, use_adjusted_close, on_bad_row)
+    name = "matplotlib:goog" if data is None else str(data)
+    if name.lower() in BUILTIN_SOURCES and not Path(name).exists():
+        series, source, is_demo = _builtin(name.lower(), tickers, encoding, options, seed, report)
+        return _finished(series, source, report, is_demo)
+    path = Path(data)
+    if path.is_dir():
+        return _finished(_read_folder(path, tickers, encoding, options, report), str(path), report)
+    if not path.is_file():
+        raise _not_found(data)
+    series = _read_series(path, encoding, dict(options, tickers=tickers), report)
+    return _finished(series, str(path), report)
