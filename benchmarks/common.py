@@ -7,6 +7,7 @@ Nothing here is specific to one app; ``benchmarks/<name>.py`` scripts import it.
 import csv
 import datetime
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -178,6 +179,23 @@ def log_tail(log_path, lines=60):
             return "".join(handle.readlines()[-lines:])
     except OSError:
         return None
+
+
+def read_record(path):
+    """A JSON result file as a dict, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def fresh_metrics(run_dir, launched):
+    """The run's ``metrics.json`` if this run wrote it (not older than ``launched``), else None.
+
+    A failed run must not be reported with the metrics a previous run left behind.
+    """
+    path = Path(run_dir) / "metrics.json"
+    return read_record(path) if path.exists() and path.stat().st_mtime >= launched else None
 
 
 def read_history(run_dir):

@@ -30,7 +30,6 @@ The data are found with ``shared.paths.shared_data_dir()`` (``../shared/data`` o
 """
 
 import argparse
-import json
 import os
 import shlex
 import statistics
@@ -44,8 +43,8 @@ if _REPO not in sys.path:  # also runnable as ``python benchmarks/ner_conll2003.
 
 from benchmarks import common  # noqa: E402
 from benchmarks.common import (REPO_ROOT, RESULTS_DIR, BenchmarkError, code_version, display_path,  # noqa: E402
-                               load_average, log_tail, now_iso, per_epoch, read_history, run_train_command,
-                               sources_digest)
+                               fresh_metrics, load_average, log_tail, now_iso, per_epoch, read_history,
+                               read_record, run_train_command, sources_digest)
 from shared.atomic import write_json, write_text  # noqa: E402
 from shared.environment import machine, package_versions  # noqa: E402
 from shared.paths import default_runs_dir  # noqa: E402
@@ -176,12 +175,6 @@ def train_code_version():
     return sources_digest([REPO_ROOT / path for path in TRAIN_SOURCES])
 
 
-def read_record(path):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
 
 def reuse_verdict(path, command, train_code):
     """``(reusable, why)`` for the result file of one configuration."""
@@ -250,7 +243,7 @@ def run_one(name, config, command, paths, args, train_code):
     record["load_average"]["after"] = load_average()
     record.update(finished=now_iso(), exit_status=status, timeline=timeline)
     metrics_path = run_dir / "metrics.json"
-    metrics = read_record(metrics_path) if metrics_path.exists() and metrics_path.stat().st_mtime >= launched else None
+    metrics = fresh_metrics(run_dir, launched)
     if status != 0 or not isinstance(metrics, dict):
         error = (f"the train command failed with exit status {status}" if status != 0 else
                  f"the train command wrote no fresh {display_path(metrics_path)}")

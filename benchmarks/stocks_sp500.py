@@ -26,7 +26,6 @@ every metric on which the model loses to any baseline.
 """
 
 import argparse
-import json
 import os
 import shlex
 import sys
@@ -39,8 +38,8 @@ if _REPO not in sys.path:  # also runnable as ``python benchmarks/stocks_sp500.p
 
 from benchmarks import common  # noqa: E402
 from benchmarks.common import (REPO_ROOT, RESULTS_DIR, code_version, display_path,  # noqa: E402
-                               load_average, log_tail, now_iso, per_epoch, read_history, run_train_command,
-                               sources_digest)
+                               fresh_metrics, load_average, log_tail, now_iso, per_epoch, read_history,
+                               read_record, run_train_command, sources_digest)
 from shared.atomic import write_json, write_text  # noqa: E402
 from shared.environment import machine, package_versions  # noqa: E402
 from shared.paths import default_runs_dir  # noqa: E402
@@ -99,12 +98,6 @@ def train_command(args, data, run_dir, flags, seed):
     return command + flags + shlex.split(args.extra_train_args)
 
 
-def read_record(path):
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
 
 def reusable(path, command, train_code):
     record = read_record(path) if path.exists() else None
@@ -122,8 +115,7 @@ def run_one(name, description, command, paths, train_code):
     print(f"\n=== {name}: {description}\n$ {shlex.join(command)}", flush=True)
     launched = time.time()
     status, wall, timeline = run_train_command(command, log_path, {**os.environ, "PYTHONUNBUFFERED": "1"})
-    metrics_path = run_dir / "metrics.json"
-    metrics = read_record(metrics_path) if metrics_path.exists() and metrics_path.stat().st_mtime >= launched else None
+    metrics = fresh_metrics(run_dir, launched)
     record.update(finished=now_iso(), exit_status=status, wall_seconds=round(wall, 1),
                   load_average_after=load_average())
     if status != 0 or not isinstance(metrics, dict):

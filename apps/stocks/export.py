@@ -11,11 +11,9 @@ the horizon, the column order and the scaling, for clients that want to check th
 import numpy as np
 import tensorflow as tf
 
+from apps.stocks.data import COLUMNS
 from apps.stocks.features import FEATURES
-from apps.stocks.model import COLUMNS
 from shared.export import ExportBundle
-
-COLUMN_NAMES = ("open", "high", "low", "close", "volume")
 
 
 def serving_function(model, window):
@@ -23,14 +21,14 @@ def serving_function(model, window):
         outputs = model(ohlcv, training=False)
         return {"price": outputs["price"], "log_return": outputs["log_return"], "last_close": ohlcv[:, -1, 3]}
 
-    return serve, [tf.TensorSpec([None, window, COLUMNS], tf.float32, name="ohlcv")], []
+    return serve, [tf.TensorSpec([None, window, len(COLUMNS)], tf.float32, name="ohlcv")], []
 
 
 def input_description(options, scaling):
     return {
         "input": "ohlcv",
-        "shape": [None, options["window"], COLUMNS],
-        "columns": list(COLUMN_NAMES),
+        "shape": [None, options["window"], len(COLUMNS)],
+        "columns": list(COLUMNS),
         "order": "oldest day first; the last row is the latest known day",
         "window": options["window"],
         "horizon": options["horizon"],

@@ -12,10 +12,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from apps.stocks.data import COLUMNS
 from apps.stocks.features import FEATURES, ohlcv_features
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-COLUMNS = 5
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
@@ -118,7 +118,7 @@ def build_model(*, window, horizon, scaling, cell="lstm", units=64, layers=2, bi
     """
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {sorted(CELLS)}, not {cell!r}")
-    ohlcv = keras.Input(shape=(window, COLUMNS), dtype="float32", name="ohlcv")
+    ohlcv = keras.Input(shape=(window, len(COLUMNS)), dtype="float32", name="ohlcv")
     features = OhlcvFeatures(dtype="float32", name="features")(ohlcv)
     x = Standardize(scaling.feature_mean, scaling.feature_variance, dtype="float32", name="scaling")(features)
     for index in range(layers):

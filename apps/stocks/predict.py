@@ -59,14 +59,14 @@ def forecast(sources, *, tickers=None, as_of=None, runtime="savedmodel", export_
              batch_size=64, log=None):
     """One row per ticker: the last known close and the forecast for each horizon."""
     log = log or (lambda message: print(message, file=sys.stderr))
-    manifest = load_manifest("stocks", export_dir)
-    spec = json.loads(artifact_path(manifest, manifest["files"]["features.json"]).read_text())
-    predict = make_predictor(manifest, runtime)
     if as_of is not None:
         try:
             np.datetime64(as_of, "D")
         except ValueError:
             raise SeqappsError(f"--as-of {as_of!r}: expected a date YYYY-MM-DD") from None
+    manifest = load_manifest("stocks", export_dir)
+    spec = json.loads(artifact_path(manifest, manifest["files"]["features.json"]).read_text())
+    predict = make_predictor(manifest, runtime)
     known = []
     for source in sources:
         data = load_prices(source, tickers=tickers, encoding=encoding, log=log)

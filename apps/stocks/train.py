@@ -115,7 +115,7 @@ def forecast(model, table, samples, window, output="price", batch_size=2048):
     return np.concatenate(parts).astype(np.float64)
 
 
-def test_frame(table, samples, model_prices, args):
+def forecast_frame(table, samples, model_prices, args):
     """Everything the report needs about the test samples, as flat arrays."""
     ends = samples.ends
     offsets = np.arange(1, args.horizon + 1)
@@ -185,7 +185,7 @@ def train_fold(args, strategy, table, period, fold_dir):
         print(f"shrinkage toward the training mean return, fitted on the validation days: "
               f"{' '.join(f'{value:.3f}' for value in factor)} per horizon (1: the network as trained, "
               f"0: the mean return only)")
-    frame = test_frame(table, samples["test"], forecast(model, table, samples["test"], args.window), args)
+    frame = forecast_frame(table, samples["test"], forecast(model, table, samples["test"], args.window), args)
     return model, options, scaling, training, frame, samples
 
 

@@ -2,11 +2,13 @@
 
 import json
 
+import matplotlib.image
 import numpy as np
 import onnxruntime
 import pytest
 
 from apps.stocks.data import demo_prices
+from apps.stocks.metrics import wilson_interval
 from tests.commands import json_rows, run
 
 SMALL_MODEL = ["--units", "16", "--layers", "1", "--verbose", "2"]
@@ -35,15 +37,18 @@ def test_demo_model_learns_the_pattern_and_reports_every_baseline(demo_export):
     # (the best possible RMSE ratio on returns is about sqrt(1 - 0.35^2) = 0.94).
     assert first["model_vs_persistence"]["rmse_ratio"] < 0.99, first["model_vs_persistence"]
     assert first["model"]["direction_accuracy"] > 0.55
-    low, high = first["model"]["direction_ci95"]
-    assert low < first["model"]["direction_accuracy"] < high
+    direction = first["model"]
+    correct = round(direction["direction_accuracy"] * direction["direction_days"])
+    assert direction["direction_ci95"] == pytest.approx(list(wilson_interval(correct, direction["direction_days"])))
+    assert direction["direction_days"] <= metrics["test"]["forecasts"]
     assert first["persistence"]["direction_accuracy"] is None
     assert set(metrics["test"]) >= {"horizon_1", "horizon_2", "horizon_3"}
     assert "the model beats persistence" in output
     forecasts = (root / "runs" / "stocks" / "test_forecasts.csv").read_text().splitlines()
     assert forecasts[0].startswith("ticker,last_known_day,target_day,horizon,last_close,actual,model,persistence")
     assert len(forecasts) == 1 + 3 * metrics["test"]["forecasts"]
-    assert (root / "runs" / "stocks" / "test_forecasts.png").stat().st_size > 10_000
+    # One panel per demo ticker: 10 x (3.2 x 2) inches at 90 dpi.
+    assert matplotlib.image.imread(root / "runs" / "stocks" / "test_forecasts.png").shape == (576, 900, 4)
 
 
 def test_export_takes_raw_windows_and_matches_in_both_runtimes(demo_export):
@@ -78,6 +83,8 @@ def test_predict_forecasts_the_latest_window_alike_in_both_runtimes(demo_export)
     older = json_rows(run("apps.stocks.predict", "demo", "--export-dir", str(root / "exported"), "--json",
                           "--as-of", "2016-06-30", "--ticker", "DEMO_B"))
     assert len(older) == 1 and older[0]["last_known_day"] <= "2016-06-30"
+    bad_date = run("apps.stocks.predict", "demo", "--export-dir", str(root / "exported"), "--as-of", "30/06/2016")
+    assert bad_date.returncode == 2 and "expected a date YYYY-MM-DD" in bad_date.stderr
     readable = run("apps.stocks.predict", "demo", "--export-dir", str(root / "exported"))
     assert readable.returncode == 0 and "DEMO_A" in readable.stdout and "+1d" in readable.stdout
 
