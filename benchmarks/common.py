@@ -225,6 +225,90 @@ def per_epoch(history, timeline):
     return rows
 
 
+# ---------------------------------------------------------------------------------------
+# One configuration = one recorded run (the stocks and captioning benchmarks)
+# ---------------------------------------------------------------------------------------
+
+
+def configuration_parser(benchmark, doc, configurations, *, minutes, epochs, quick_help, data_help):
+    """The flags of a benchmark made of configurations x seeds, each one train command."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{benchmark}", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=sorted(configurations), default=None,
+                        help="run only these configurations (default: all)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1337], metavar="S",
+                        help="one run per seed for each configuration, named <config>_seed<S> (default: 1337)")
+    parser.add_argument("--time-budget", dest="minutes", type=float, default=None, metavar="MINUTES",
+                        help=f"training budget per run, passed as --time-budget (default: {minutes:g}; 2 with --quick)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"most epochs per run (default: {epochs}; 1 with --quick)")
+    parser.add_argument("--extra-train-args", default="", metavar="ARGS",
+                        help="more flags for every train command, one shell-quoted string (single flag: use the = form)")
+    parser.add_argument("--rerun", action="store_true", help="run again even when an identical earlier run succeeded")
+    parser.add_argument("--quick", action="store_true", help=f"{quick_help}; results in {benchmark}_quick*")
+    parser.add_argument("--data", type=Path, default=None, help=data_help)
+    parser.add_argument("--python", default=sys.executable, help="interpreter for the train command (default: this one)")
+    parser.add_argument("--summary-only", action="store_true", help="run nothing; rebuild and print the summary")
+    return parser
+
+
+def layout(benchmark, quick):
+    """Where a benchmark keeps its per-run results, summary files and run directories."""
+    from shared.paths import default_runs_dir
+
+    name = f"{benchmark}_quick" if quick else benchmark
+    return {"name": name, "results": RESULTS_DIR / name, "summary_json": RESULTS_DIR / f"{name}.json",
+            "summary_md": RESULTS_DIR / f"{name}.md", "runs": (default_runs_dir() / f"benchmark_{name}").resolve()}
+
+
+def reusable(path, command, train_code):
+    """Whether ``path`` records a successful run of this exact command on this exact code."""
+    record = read_record(path) if path.exists() else None
+    return bool(isinstance(record, dict) and record.get("ok") and record.get("command") == command
+                and record.get("train_sources_sha256") == train_code)
+
+
+def run_configuration(benchmark, script, name, description, command, paths, train_code, extra=None):
+    """Run one train command and write its record (``<name>.json``) beside its log.
+
+    The record holds the command, machine, versions, code digests, the run's own
+    ``metrics.json`` (only if this run wrote it) and per-epoch timings; ``extra(metrics)``
+    adds app-specific fields.
+    """
+    from shared.atomic import write_json
+    from shared.environment import machine, package_versions
+
+    run_dir = Path(command[command.index("--run-dir") + 1])
+    log_path = paths["results"] / f"{name}.log"
+    record = {"benchmark": benchmark, "configuration": name, "description": description, "command": command,
+              "command_shell": shlex.join(command), "date": now_iso(), "machine": machine(),
+              "versions": package_versions(), "code": code_version(script), "train_sources_sha256": train_code,
+              "load_average_before": load_average(), "log": display_path(log_path)}
+    print(f"\n=== {name}: {description}\n$ {shlex.join(command)}", flush=True)
+    launched = time.time()
+    status, wall, timeline = run_train_command(command, log_path, {**os.environ, "PYTHONUNBUFFERED": "1"})
+    metrics = fresh_metrics(run_dir, launched)
+    record.update(finished=now_iso(), exit_status=status, wall_seconds=round(wall, 1),
+                  load_average_after=load_average())
+    if status != 0 or not isinstance(metrics, dict):
+        record.update(ok=False, log_tail=log_tail(log_path, 60))
+        print(f"error: {name} failed (exit status {status}); see {display_path(log_path)}", file=sys.stderr)
+    else:
+        record.update(ok=True, app_metrics=metrics, per_epoch=per_epoch(read_history(run_dir), timeline),
+                      **(extra(metrics) if extra else {}))
+    write_json(paths["results"] / f"{name}.json", record)
+    return record
+
+
+def read_records(paths):
+    """Every configuration record in the results folder, failed ones included."""
+    if not paths["results"].is_dir():
+        return []
+    records = [read_record(path) for path in sorted(paths["results"].glob("*.json"))]
+    return [record for record in records if isinstance(record, dict) and "configuration" in record]
+
+
 def cli(main, argv=None):
     """Run ``main(argv)`` and exit: a BenchmarkError is one line and status 2, Ctrl-C 130."""
     try:

@@ -25,11 +25,8 @@ every metric on which the model loses to any baseline.
     python -m benchmarks.stocks_sp500 --summary-only
 """
 
-import argparse
-import os
 import shlex
 import sys
-import time
 from pathlib import Path
 
 _REPO = str(Path(__file__).resolve().parent.parent)
@@ -37,12 +34,9 @@ if _REPO not in sys.path:  # also runnable as ``python benchmarks/stocks_sp500.p
     sys.path.insert(0, _REPO)
 
 from benchmarks import common  # noqa: E402
-from benchmarks.common import (REPO_ROOT, RESULTS_DIR, code_version, display_path,  # noqa: E402
-                               fresh_metrics, load_average, log_tail, now_iso, per_epoch, read_history,
-                               read_record, run_train_command, sources_digest)
+from benchmarks.common import (REPO_ROOT, configuration_parser, display_path, layout, now_iso,  # noqa: E402
+                               read_records, reusable, run_configuration, sources_digest)
 from shared.atomic import write_json, write_text  # noqa: E402
-from shared.environment import machine, package_versions  # noqa: E402
-from shared.paths import default_runs_dir  # noqa: E402
 
 BENCHMARK = "stocks_sp500"
 DATA_FILE = "all_stocks_5yr.csv.gz"
@@ -62,31 +56,8 @@ REQUIREMENT = " ".join((__doc__ or "").split("\n\n")[1].split()).removeprefix("R
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.stocks_sp500", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=sorted(CONFIGURATIONS), default=None,
-                        help="run only these configurations (default: all)")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1337], metavar="S",
-                        help="one run per seed for each configuration, named <config>_seed<S> (default: 1337)")
-    parser.add_argument("--time-budget", dest="minutes", type=float, default=None, metavar="MINUTES",
-                        help=f"training budget per run, passed as --time-budget (default: {DEFAULT_MINUTES:g}; 2 with --quick)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"most epochs per run (default: {DEFAULT_EPOCHS}; 1 with --quick)")
-    parser.add_argument("--extra-train-args", default="", metavar="ARGS",
-                        help="more flags for every train command, one shell-quoted string (single flag: use the = form)")
-    parser.add_argument("--rerun", action="store_true", help="run again even when an identical earlier run succeeded")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke check on {len(QUICK_TICKERS)} tickers and 1 epoch; results in {BENCHMARK}_quick*")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder holding all_stocks_5yr.csv.gz (default: <shared data>/stocks)")
-    parser.add_argument("--python", default=sys.executable, help="interpreter for the train command (default: this one)")
-    parser.add_argument("--summary-only", action="store_true", help="run nothing; rebuild and print the summary")
-    return parser
-
-
-def layout(quick):
-    name = f"{BENCHMARK}_quick" if quick else BENCHMARK
-    return {"name": name, "results": RESULTS_DIR / name, "summary_json": RESULTS_DIR / f"{name}.json",
-            "summary_md": RESULTS_DIR / f"{name}.md", "runs": (default_runs_dir() / f"benchmark_{name}").resolve()}
+    return configuration_parser(BENCHMARK, __doc__, CONFIGURATIONS, minutes=DEFAULT_MINUTES, epochs=DEFAULT_EPOCHS,
+                                quick_help=f"smoke check on {len(QUICK_TICKERS)} tickers and 1 epoch", data_help="folder holding all_stocks_5yr.csv.gz (default: <shared data>/stocks)")
 
 
 def train_command(args, data, run_dir, flags, seed):
@@ -97,36 +68,6 @@ def train_command(args, data, run_dir, flags, seed):
         command += [part for ticker in QUICK_TICKERS for part in ("--ticker", ticker)]
     return command + flags + shlex.split(args.extra_train_args)
 
-
-
-def reusable(path, command, train_code):
-    record = read_record(path) if path.exists() else None
-    return bool(isinstance(record, dict) and record.get("ok") and record.get("command") == command
-                and record.get("train_sources_sha256") == train_code)
-
-
-def run_one(name, description, command, paths, train_code):
-    run_dir = Path(command[command.index("--run-dir") + 1])
-    log_path = paths["results"] / f"{name}.log"
-    record = {"benchmark": BENCHMARK, "configuration": name, "description": description, "command": command,
-              "command_shell": shlex.join(command), "date": now_iso(), "machine": machine(),
-              "versions": package_versions(), "code": code_version(__file__), "train_sources_sha256": train_code,
-              "load_average_before": load_average(), "log": display_path(log_path)}
-    print(f"\n=== {name}: {description}\n$ {shlex.join(command)}", flush=True)
-    launched = time.time()
-    status, wall, timeline = run_train_command(command, log_path, {**os.environ, "PYTHONUNBUFFERED": "1"})
-    metrics = fresh_metrics(run_dir, launched)
-    record.update(finished=now_iso(), exit_status=status, wall_seconds=round(wall, 1),
-                  load_average_after=load_average())
-    if status != 0 or not isinstance(metrics, dict):
-        record.update(ok=False, log_tail=log_tail(log_path, 60))
-        print(f"error: {name} failed (exit status {status}); see {display_path(log_path)}", file=sys.stderr)
-    else:
-        fold = metrics["folds"][-1]
-        record.update(ok=True, app_metrics=metrics, per_epoch=per_epoch(read_history(run_dir), timeline),
-                      training=fold["training"])
-    write_json(paths["results"] / f"{name}.json", record)
-    return record
 
 
 def losses(horizon_scores):
@@ -206,8 +147,7 @@ def markdown(summary):
 
 
 def build_summary(paths):
-    records = [read_record(path) for path in sorted(paths["results"].glob("*.json"))] if paths["results"].is_dir() else []
-    records = [r for r in records if isinstance(r, dict) and "configuration" in r]
+    records = read_records(paths)
     return {
         "benchmark": BENCHMARK, "generated": now_iso(), "requirement": REQUIREMENT,
         "goal": {"rmse_ratio_below": GOAL_RMSE_RATIO, "direction_accuracy_above": GOAL_DIRECTION},
@@ -221,7 +161,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.minutes = args.minutes or (2.0 if args.quick else DEFAULT_MINUTES)
     args.epochs = args.epochs or (1 if args.quick else DEFAULT_EPOCHS)
-    paths = layout(args.quick)
+    paths = layout(BENCHMARK, args.quick)
     if not args.summary_only:
         data = common.find_data("stocks", (DATA_FILE,), args.data, what="the S&P 500 price file",
                                 hint="see ../shared/data/stocks/SOURCE.md")
@@ -234,7 +174,8 @@ def main(argv=None):
                 if not args.rerun and reusable(paths["results"] / f"{name}.json", command, train_code):
                     print(f"=== {name}: reusing the earlier identical run")
                     continue
-                run_one(name, description, command, paths, train_code)
+                run_configuration(BENCHMARK, __file__, name, description, command, paths, train_code,
+                                  extra=lambda metrics: {"training": metrics["folds"][-1]["training"]})
     summary = build_summary(paths)
     write_json(paths["summary_json"], summary)
     text = markdown(summary)

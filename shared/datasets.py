@@ -11,6 +11,7 @@ the file by hand and how to pass it with ``--data``.
 """
 
 import codecs
+import csv
 import gzip
 import hashlib
 import http.client
@@ -141,6 +142,25 @@ def read_text(path, encoding="utf-8"):
             return file.read()
     except UnicodeDecodeError:
         raise decode_error(path, encoding) from None
+
+
+def csv_rows(path, reader):
+    """``(line number, row)`` for every row of a ``csv.reader`` with a non-blank field.
+
+    The number is the line where the row starts, so a quoted field holding a line break
+    does not shift the numbers of later rows; a malformed row is a DataError at its line.
+    """
+    row_start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise DataError(path, f"malformed CSV: {error}", line=row_start) from None
+        if any(field.strip() for field in row):
+            yield row_start, row
+        row_start = reader.line_num + 1
 
 
 def sha256_file(path):

@@ -52,18 +52,30 @@ class ExportBundle:
     so the parity check also proves tokenizer parity. Outputs named in ``relative_outputs``
     (prices in the hundreds, say) are compared relative to ``max(|value|, 1)``, since
     float32 itself only keeps about seven significant digits.
+
+    Autoregressive apps export more than one ONNX graph (an encoder and a decoder step)
+    and check parity token for token: ``onnx_models(model)`` returns ``{name: keras.Model}``
+    (each written to ``<name>.onnx``) and ``check_parity(model, staging, tolerance, log)``
+    replaces the default check and returns its report. ``model`` then only needs
+    ``get_weights``/``set_weights``.
     """
 
     app: str
     model: keras.Model
     build_float32: Callable[[], keras.Model]
     serving_fn: Callable
-    onnx_inputs: Callable
-    parity_inputs: dict
+    onnx_inputs: Callable = None
+    parity_inputs: dict = None
     parity_outputs: tuple = ("probabilities",)
     relative_outputs: tuple = ()
     files: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    onnx_models: Callable = None
+    check_parity: Callable = None
+
+    def onnx_graphs(self, model):
+        """``{name: keras.Model}`` to convert; one ``model.onnx`` unless the app says otherwise."""
+        return self.onnx_models(model) if self.onnx_models else {"model": model}
 
 
 def add_output_arguments(parser):
@@ -130,7 +142,8 @@ def _write_artifacts(bundle, model, staging, log):
     log("exporting SavedModel ...")
     serve, signature, resources, *extra = bundle.serving_fn(model)
     archive = keras.export.ExportArchive()
-    archive.track(model)
+    if isinstance(model, keras.layers.Layer):
+        archive.track(model)
     for resource in resources:
         archive.track(resource)
     archive.add_endpoint("serving_default", serve, input_signature=signature)
@@ -141,9 +154,12 @@ def _write_artifacts(bundle, model, staging, log):
     log("exporting ONNX (tf2onnx) ...")
     onnx_dir = staging / "onnx"
     onnx_dir.mkdir()
-    unsupported = _convert_to_onnx(model, onnx_dir / "model.onnx")
-    if unsupported:
-        raise ExportError(f"tf2onnx could not convert these ops: {'; '.join(unsupported)}")
+    graphs = bundle.onnx_graphs(model)
+    for name, graph in graphs.items():
+        unsupported = _convert_to_onnx(graph, onnx_dir / f"{name}.onnx")
+        if unsupported:
+            raise ExportError(f"tf2onnx could not convert these ops in {name}: {'; '.join(unsupported)}")
+        _check_onnx_inputs(graph, onnx_dir / f"{name}.onnx")
     for name, payload in bundle.files.items():
         if isinstance(payload, (str, Path)):
             shutil.copyfile(payload, onnx_dir / name)
@@ -151,7 +167,7 @@ def _write_artifacts(bundle, model, staging, log):
             write_json(onnx_dir / name, payload)
     return {
         "savedmodel_signature": _describe_signature(staging / "savedmodel"),
-        "onnx_signature": _describe_onnx(onnx_dir / "model.onnx"),
+        "onnx_signatures": {name: _describe_onnx(onnx_dir / f"{name}.onnx") for name in graphs},
     }
 
 
@@ -165,6 +181,9 @@ def _convert_to_onnx(model, path):
             if "Unsupported ops" in message or "is not supported" in message:
                 complaints.append(message.splitlines()[0])
 
+    if not model._called:  # Keras refuses to export a functional model that was only built
+        model(keras.tree.map_structure(
+            lambda spec: np.zeros([1 if size is None else size for size in spec.shape], spec.dtype), model.input))
     handler = Collector()
     logging.getLogger("tf2onnx").addHandler(handler)
     try:
@@ -172,6 +191,22 @@ def _convert_to_onnx(model, path):
     finally:
         logging.getLogger("tf2onnx").removeHandler(handler)
     return complaints
+
+
+def _check_onnx_inputs(model, path):
+    """The ONNX graph must take exactly the Keras model's inputs.
+
+    A tensor captured from outside the model (a constant made eagerly at build time) is
+    turned into one more graph input by tf2onnx, which no caller would know to feed.
+    """
+    import onnx
+
+    expected = {tensor.name for tensor in keras.tree.flatten(model.input)}
+    found = {value.name for value in onnx.load(str(path), load_external_data=False).graph.input}
+    if found - expected:
+        raise ExportError(f"{path.name} has inputs the Keras model does not: {', '.join(sorted(found - expected))}; "
+                          f"a tensor captured from outside the model became a graph input (create constants inside "
+                          f"a layer's call or hold them as weights)")
 
 
 def _spec(dtype, shape):
@@ -223,6 +258,8 @@ def _max_difference(a, b, relative=False):
 
 def _check_parity(bundle, model, staging, artifacts, tolerance, log):
     """Keras vs reloaded SavedModel (fresh process) vs onnxruntime, on the same real inputs."""
+    if bundle.check_parity:
+        return bundle.check_parity(model, staging, tolerance, log)
     feed = bundle.onnx_inputs(bundle.parity_inputs)
     keras_out = model.predict(feed, verbose=0)
     trained_out = bundle.model.predict(feed, verbose=0)
@@ -279,13 +316,19 @@ def _manifest(bundle, version, artifacts, parity):
         "savedmodel": {"path": str(version), "signature": "serving_default",
                        **artifacts["savedmodel_signature"],
                        "note": "load with `import tensorflow_text` first; TensorFlow Serving links these ops"},
-        "onnx": {"path": f"{onnx_dir}/model.onnx", **artifacts["onnx_signature"]},
+        "onnx": _onnx_entry(onnx_dir, artifacts["onnx_signatures"]),
         "files": {name: f"{onnx_dir}/{name}" for name in bundle.files},
         "parity": parity,
         "metrics": bundle.metrics,
         "versions": package_versions(),
         "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
     }
+
+
+def _onnx_entry(onnx_dir, signatures):
+    """One graph: ``{"path", "inputs", ...}``; several: ``{"models": {name: {"path", ...}}}``."""
+    described = {name: {"path": f"{onnx_dir}/{name}.onnx", **signature} for name, signature in signatures.items()}
+    return described["model"] if list(described) == ["model"] else {"models": described}
 
 
 def write_models_config(export_root):

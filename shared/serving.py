@@ -6,6 +6,7 @@ INPUTS.json OUT.npz`` runs a SavedModel in a fresh process (the export parity ch
 it to prove the artifact loads without any of the training process's state).
 """
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -93,7 +94,8 @@ def run_savedmodel_in_fresh_process(path, inputs, workdir):
 
     workdir = Path(workdir)
     inputs_path, outputs_path = workdir / "parity_inputs.json", workdir / "parity_outputs.npz"
-    inputs_path.write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
+    inputs_path.write_text(json.dumps({name: _to_json(value) for name, value in inputs.items()}, ensure_ascii=False),
+                           encoding="utf-8")
     command = [sys.executable, "-m", "shared.serving", "savedmodel", str(path), str(inputs_path), str(outputs_path)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if result.returncode != 0:
@@ -102,13 +104,26 @@ def run_savedmodel_in_fresh_process(path, inputs, workdir):
         return {name: data[name] for name in data.files}
 
 
+def _to_json(value):
+    """Binary inputs (encoded images) travel through the JSON file as ``{"base64": [...]}``."""
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], bytes):
+        return {"base64": [base64.b64encode(item).decode("ascii") for item in value]}
+    return value
+
+
+def _from_json(value):
+    if isinstance(value, dict) and "base64" in value:
+        return np.array([base64.b64decode(item) for item in value["base64"]], dtype=object)
+    return np.array(value)
+
+
 def _main(argv):
     if len(argv) != 4 or argv[0] != "savedmodel":
         print("usage: python -m shared.serving savedmodel DIR INPUTS.json OUT.npz", file=sys.stderr)
         return 2
     _, path, inputs_path, outputs_path = argv
     inputs = json.loads(Path(inputs_path).read_text(encoding="utf-8"))
-    outputs = SavedModelRunner(path)(**{name: np.array(value) for name, value in inputs.items()})
+    outputs = SavedModelRunner(path)(**{name: _from_json(value) for name, value in inputs.items()})
     np.savez(outputs_path, **outputs)
     return 0
 

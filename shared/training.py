@@ -80,8 +80,12 @@ def describe_strategy(strategy):
     return f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replicas"
 
 
-def prepare_run_dir(app, run_dir, config, *, fresh=False, log=print):
-    """Create the run directory, save the config, and say whether this run resumes another."""
+def prepare_run_dir(app, run_dir, config, *, fresh=False, outputs=(), log=print):
+    """Create the run directory, save the config, and say whether this run resumes another.
+
+    A run that does not resume first removes the previous run's results (metrics, best
+    weights, and the app's own ``outputs`` such as plots), so none can pass for this run's.
+    """
     run_dir = Path(run_dir or default_runs_dir() / app)
     backup = run_dir / "backup"
     if fresh and backup.exists():
@@ -89,7 +93,7 @@ def prepare_run_dir(app, run_dir, config, *, fresh=False, log=print):
     resuming = backup.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resuming:
-        for stale in ("history.csv", BEST_WEIGHTS, "best.json", "metrics.json"):
+        for stale in ("history.csv", "history.png", BEST_WEIGHTS, "best.json", "metrics.json", *outputs):
             (run_dir / stale).unlink(missing_ok=True)
     write_json(run_dir / "config.json", {"app": app, **_jsonable(config)})
     log(f"run directory: {run_dir}" + ("  (resuming the interrupted run found there)" if resuming else ""))

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.datasets import RemoteDataset, decode_error, fetch, iter_lines, open_text, read_text
+from shared.datasets import RemoteDataset, csv_rows, decode_error, fetch, iter_lines, open_text, read_text
 from shared.errors import DataError, SeqappsError
 
 TEXT_COLUMNS = ("review", "text", "sentence")
@@ -181,23 +181,8 @@ def _read_csv(path, encoding, delimiter=","):
         raise decode_error(path, encoding) from None
 
 
-def _csv_rows(path, reader):
-    """``(line_number, row)`` for every non-blank row; the number is where the row starts."""
-    row_start = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise DataError(path, f"malformed CSV: {error}", line=row_start) from None
-        if row:
-            yield row_start, row
-        row_start = reader.line_num + 1
-
-
 def _csv_examples(path, reader):
-    rows = _csv_rows(path, reader)
+    rows = csv_rows(path, reader)
     header_line, header = next(rows, (None, None))
     if header is None:
         return

@@ -205,7 +205,8 @@ def main(argv=None):
     table = make_table(data)
     periods = split_periods(table.dates, test_days=args.test_days, validation_days=args.validation_days,
                             folds=args.walk_forward)
-    run_dir, _ = prepare_run_dir("stocks", args.run_dir, vars(args), fresh=args.fresh)
+    run_dir, _ = prepare_run_dir("stocks", args.run_dir, vars(args), fresh=args.fresh,
+                                 outputs=("test_forecasts.csv", "test_forecasts.png"))
 
     folds, frames = [], []
     for number, period in enumerate(periods, start=1):

@@ -79,3 +79,25 @@ def test_mixed_precision_model_exports_a_float32_onnx_graph(tmp_path):
     assert not [t.name for t in graph.initializer if t.data_type == float16]
     assert not [n.name for n in graph.node if n.op_type == "Cast" and any(a.i == float16 for a in n.attribute)]
     assert manifest["parity"]["probabilities"]["trained_vs_float32_rebuild"] < 5e-3
+
+
+def test_a_captured_constant_that_becomes_an_onnx_input_is_refused(tmp_path):
+    """tf2onnx turns a tensor made outside the model into a graph input nobody would feed."""
+    import tensorflow as tf
+
+    from shared.export import ExportBundle
+
+    outside = keras.ops.convert_to_tensor(np.arange(4, dtype=np.float32))
+
+    def build():
+        features = keras.Input((4,), name="features")
+        return keras.Model(features, {"scores": keras.layers.Dense(2)(features + outside)})
+
+    model = build()
+    bundle = ExportBundle(app="toy", model=model, build_float32=build,
+                          serving_fn=lambda m: (lambda features: m(features),
+                                                [tf.TensorSpec([None, 4], tf.float32, name="features")], []),
+                          onnx_inputs=lambda raw: raw, parity_inputs={"features": np.ones((1, 4), np.float32)})
+    with pytest.raises(ExportError, match="became a graph input"):
+        export_app(bundle, tmp_path, log=lambda *_: None)
+    assert not (tmp_path / "toy" / "manifest.json").exists()

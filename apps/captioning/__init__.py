@@ -1,0 +1,1 @@
+"""Image captioning: describe a picture in one sentence (Flickr8k-style data)."""

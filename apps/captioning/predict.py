@@ -1,0 +1,120 @@
+"""Caption images with an exported captioning model (SavedModel or ONNX).
+
+    python -m apps.captioning.predict photo.jpg other.png
+    ls photos/*.jpg | python -m apps.captioning.predict --runtime onnx --json
+
+The SavedModel decodes the image files and runs the whole beam search in its graph. The
+ONNX route decodes and resizes with Pillow, runs ``encoder.onnx`` once per image and
+``decoder_step.onnx`` once per word from the reference loop in ``shared/decoding.py``;
+``--beam`` changes the beam width there (the SavedModel's is fixed at export).
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from shared.errors import SeqappsError, run_cli
+from shared.predict import add_predict_arguments, batches, emit, read_inputs
+from shared.serving import OnnxRunner, SavedModelRunner, artifact_path, load_manifest
+from shared.text import Tokenizer
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m apps.captioning.predict", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_predict_arguments(parser, input_help="image files (JPEG, PNG, GIF, BMP)")
+    parser.add_argument("--beam", type=int, default=None,
+                        help="beam width for --runtime onnx (default: the one the model was exported with)")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    return parser
+
+
+def read_image_files(paths):
+    """Every file's bytes, checked up front so one bad file is named before any work is done."""
+    from PIL import Image, UnidentifiedImageError
+
+    contents = []
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            raise SeqappsError(f"{path}: no such image file")
+        data = path.read_bytes()
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError) as error:
+            raise SeqappsError(f"{path}: not a readable image ({error})") from None
+        contents.append(data)
+    return contents
+
+
+def savedmodel_captioner(manifest, beam):
+    decoding = json.loads(artifact_path(manifest, manifest["files"]["decoding.json"]).read_text())
+    if beam is not None and beam != decoding["beam_size"]:
+        raise SeqappsError(f"the SavedModel decodes with beam {decoding['beam_size']} (fixed at export); "
+                           f"use --runtime onnx for --beam {beam}")
+    runner = SavedModelRunner(artifact_path(manifest, manifest["savedmodel"]["path"]))
+
+    def caption(contents):
+        out = runner(image_bytes=np.array(contents, dtype=object))
+        return [(str(text), [int(i) for i in ids], float(score))
+                for text, ids, score in zip(out["caption"], out["token_ids"], out["score"])]
+    return caption
+
+
+def onnx_captioner(manifest, beam):
+    from apps.captioning.encoder import read_pixels_pil
+    from apps.captioning.export import onnx_caption
+    from apps.captioning.vocab import words_from_ids
+
+    models = manifest["onnx"]["models"]
+    encoder = OnnxRunner(artifact_path(manifest, models["encoder"]["path"]))
+    step = OnnxRunner(artifact_path(manifest, models["decoder_step"]["path"]))
+    tokenizer = Tokenizer.load(artifact_path(manifest, manifest["files"]["vocabulary.json"]))
+    decoding = json.loads(artifact_path(manifest, manifest["files"]["decoding.json"]).read_text())
+    if beam is not None:
+        decoding["beam_size"] = beam
+
+    def caption(contents):
+        pixels = np.stack([read_pixels_pil(data, decoding["image_size"]) for data in contents])
+        ids, scores = onnx_caption(encoder, step, pixels, decoding)
+        return [(" ".join(words_from_ids(tokenizer, row)), [int(i) for i in row], float(score))
+                for row, score in zip(ids, scores)]
+    return caption
+
+
+def caption_files(paths, *, runtime="savedmodel", export_dir=None, batch_size=16, beam=None):
+    """One row per image file: its caption, token ids and log-probability score."""
+    if beam is not None and beam < 1:
+        raise SeqappsError(f"--beam must be at least 1, not {beam}")
+    contents = read_image_files(paths)
+    manifest = load_manifest("captioning", export_dir)
+    caption = (savedmodel_captioner if runtime == "savedmodel" else onnx_captioner)(manifest, beam)
+    rows = []
+    for chunk_paths, chunk in zip(batches(list(paths), batch_size), batches(contents, batch_size)):
+        for path, (text, ids, score) in zip(chunk_paths, caption(chunk)):
+            rows.append({"image": str(path), "caption": text, "token_ids": ids, "score": round(score, 6)})
+    return rows
+
+
+def format_row(row):
+    return f"{row['image']}\t{row['caption']}"
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    paths = [path for path in read_inputs(args) if path.strip()]
+    rows = caption_files(paths, runtime=args.runtime, export_dir=args.export_dir, batch_size=args.batch_size,
+                         beam=args.beam)
+    emit(rows, as_json=args.json, format_row=format_row)
+    return 0
+
+
+def cli():
+    run_cli(main)
+
+
+if __name__ == "__main__":
+    cli()

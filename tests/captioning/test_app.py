@@ -1,0 +1,182 @@
+"""The captioning app through its public commands, as a user runs them."""
+
+import json
+import shutil
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from apps.captioning.data import write_demo_dataset
+from tests.commands import json_rows, run
+
+OFFLINE = {"SEQAPPS_OFFLINE": "1"}
+SMALL_MODEL = ["--units", "128", "--feature-dim", "128", "--attention-dim", "64", "--batch-size", "32",
+               "--verbose", "2"]
+TINY_MODEL = ["--units", "16", "--feature-dim", "16", "--attention-dim", "8", "--embedding-dim", "16",
+              "--embeddings", "none", "--verbose", "0"]
+
+
+def environment(root):
+    return {**OFFLINE, "SEQAPPS_RUNS_DIR": str(root / "runs"), "SEQAPPS_CACHE": str(root / "cache"),
+            "SEQAPPS_EXPORT_DIR": str(root / "exported")}
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory):
+    """Train on 1,500 generated scenes for 12 short epochs and export, once (about 2 minutes).
+
+    The full default run (3,000 scenes, 30 epochs) reaches near-perfect exact match; this
+    shorter one must already beat the nearest-neighbour baseline clearly.
+    """
+    root = tmp_path_factory.mktemp("captioning")
+    result = run("apps.captioning.train", "--demo-images", "1500", "--epochs", "12", "--learning-rate", "4e-3",
+                 *SMALL_MODEL, env=environment(root))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result.stdout
+
+
+def demo_test_images(root, count):
+    folder = root / "cache" / "captioning" / "demo-v1-1500-64-1337"
+    names = (folder / "Flickr_8k.testImages.txt").read_text().split()[:count]
+    captions = dict(line.split("#0\t") for line in (folder / "Flickr8k.token.txt").read_text().splitlines())
+    return [folder / "images" / name for name in names], [captions[name] for name in names]
+
+
+def test_demo_model_learns_the_scenes_and_beats_the_nearest_neighbour(demo_export):
+    root, output = demo_export
+    assert "DEMO DATA" in output and "TRAINED FROM SCRATCH" in output
+    metrics = json.loads((root / "runs" / "captioning" / "metrics.json").read_text())
+    assert metrics["demo_data"] is True and metrics["encoder"]["cnn"] == "small"
+    test = metrics["test"]
+    assert test["images"] == 150
+    assert test["model"]["bleu_4"] > test["nearest_neighbour"]["bleu_4"] + 0.1, test
+    assert test["model"]["exact_match"] >= 0.4, test
+    assert test["model"]["exact_match"] > test["nearest_neighbour"]["exact_match"] + 0.15, test
+    for order in range(1, 4):
+        assert test["model"][f"bleu_{order}"] >= test["model"][f"bleu_{order + 1}"]
+    rows = (root / "runs" / "captioning" / "test_captions.tsv").read_text().splitlines()
+    assert rows[0] == "image\tgenerated\tnearest_neighbour\treference_0" and len(rows) == 151
+    # Four test images, one row each: the picture and one panel per word (at most 10 + [EOS]).
+    assert matplotlib.image.imread(root / "runs" / "captioning" / "attention.png").shape[0] == int(1.8 * 4 * 80)
+
+
+def test_export_holds_an_encoder_a_decoder_step_and_token_parity(demo_export):
+    root, _ = demo_export
+    manifest = json.loads((root / "exported" / "captioning" / "manifest.json").read_text())
+    assert manifest["savedmodel"]["inputs"] == {"image_bytes": {"dtype": "string", "shape": [None]}}
+    assert set(manifest["savedmodel"]["outputs"]) == {"caption", "token_ids", "score"}
+    assert manifest["savedmodel"]["other_signatures"]["caption_pixels"]["inputs"]["pixels"] == \
+        {"dtype": "uint8", "shape": [None, 64, 64, 3]}
+    models = manifest["onnx"]["models"]
+    assert set(models["encoder"]["outputs"]) == {"h", "c", "features", "keys"}
+    assert set(models["decoder_step"]["inputs"]) == {"token", "h", "c", "features", "keys"}
+    assert set(models["decoder_step"]["outputs"]) == {"log_probs", "new_h", "new_c", "attention"}
+    parity = manifest["parity"]
+    assert parity["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert parity["examples"] == 16 and parity["captions_equal_with_pillow_pixels"] == 1.0
+    assert set(manifest["files"]) == {"vocabulary.json", "decoding.json"}
+
+
+def test_both_runtimes_caption_image_files_alike_and_mostly_right(demo_export):
+    root, _ = demo_export
+    paths, references = demo_test_images(root, 8)
+    env = environment(root)
+    saved = json_rows(run("apps.captioning.predict", "--json", *map(str, paths), env=env))
+    onnx = json_rows(run("apps.captioning.predict", "--json", "--runtime", "onnx", *map(str, paths), env=env))
+    assert [row["image"] for row in saved] == [str(path) for path in paths]
+    assert [row["caption"] for row in saved] == [row["caption"] for row in onnx]
+    assert [row["token_ids"] for row in saved] == [row["token_ids"] for row in onnx]
+    np.testing.assert_allclose([row["score"] for row in saved], [row["score"] for row in onnx], atol=1e-4)
+    assert sum(row["caption"] == reference for row, reference in zip(saved, references)) >= 4
+
+
+def test_predict_names_a_bad_image_file(demo_export, tmp_path):
+    root, _ = demo_export
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("hello")
+    for path, message in ((tmp_path / "missing.png", "no such image file"), (not_an_image, "not a readable image")):
+        result = run("apps.captioning.predict", str(path), env=environment(root))
+        assert result.returncode == 2
+        assert f"error: {path}: {message}" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory):
+    """60 demo scenes in Flickr8k layout, one of them corrupt and one missing."""
+    root = tmp_path_factory.mktemp("small")
+    folder = root / "data"
+    (folder / "images").mkdir(parents=True)
+    scenes = root / "scenes"
+    write_demo_dataset(scenes, count=60, seed=7)
+    lines = (scenes / "Flickr8k.token.txt").read_text().splitlines()
+    for line in lines:
+        name = line.split("#")[0]
+        shutil.copyfile(scenes / "images" / name, folder / "images" / name)
+    (folder / "images" / "scene_00003.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (folder / "images" / "scene_00004.png").unlink()
+    (folder / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n")
+    return root, folder
+
+
+def test_a_bad_image_is_reported_and_skipped_not_fatal(small_folder):
+    root, folder = small_folder
+    result = run("apps.captioning.train", "--data", str(folder), "--epochs", "1", "--no-export", *TINY_MODEL,
+                 env=environment(root))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "WARNING: 1 images listed in Flickr8k.token.txt are not in" in result.stdout
+    assert "skipped 1 of 59 images that could not be read: scene_00003.png" in result.stdout
+    listing = (root / "runs" / "captioning" / "skipped_images.txt").read_text()
+    assert listing.startswith(str(folder / "images" / "scene_00003.png") + "\t")
+    metrics = json.loads((root / "runs" / "captioning" / "metrics.json").read_text())
+    assert sum(metrics["sizes"].values()) == 58 and metrics["missing_images"] == 1
+
+
+def test_strict_images_stops_on_the_bad_image(small_folder):
+    root, folder = small_folder
+    result = run("apps.captioning.train", "--data", str(folder), "--strict-images", "--no-export", *TINY_MODEL,
+                 env=environment(root))
+    assert result.returncode == 2
+    assert "scene_00004.png" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_show_and_tell_decoder_exports_with_parity(small_folder):
+    root, folder = small_folder
+    result = run("apps.captioning.train", "--data", str(folder), "--decoder", "show-tell", "--epochs", "1",
+                 "--beam", "2", *TINY_MODEL, env=environment(root))
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((root / "exported" / "captioning" / "manifest.json").read_text())
+    assert set(manifest["onnx"]["models"]["decoder_step"]["inputs"]) == {"token", "h", "c"}
+    assert manifest["parity"]["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert manifest["parity"]["decoding"]["beam_size"] == 2
+    assert not (root / "runs" / "captioning" / "attention.png").exists()
+
+
+def test_real_flickr8k_with_imagenet_features(shared_data, tmp_path):
+    data = shared_data / "captioning"
+    command = ["apps.captioning.train", "--data", str(data), "--captions", str(data / "images_captions.token.txt"),
+               "--cnn", "mobilenet", "--image-size", "128", "--limit", "60", "--epochs", "1", "--no-export",
+               *TINY_MODEL]
+    result = run(*command, env=environment(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mobilenet with ImageNet weights" in result.stdout
+    assert "test = the 113 dev images" in result.stdout
+    metrics = json.loads((tmp_path / "runs" / "captioning" / "metrics.json").read_text())
+    assert metrics["encoder"]["pretrained"] is True and metrics["sizes"]["test"] == 113
+    assert 0 < metrics["test"]["nearest_neighbour"]["bleu_1"] < 1
+    again = run(*command, "--fresh", env=environment(tmp_path))
+    assert "image features loaded from the cache" in again.stdout
+
+
+def test_mirrored_strategy_on_two_cpu_devices_and_mixed_precision(tmp_path):
+    common = ["apps.captioning.train", "--demo-images", "200", "--epochs", "1", "--batch-size", "8", *TINY_MODEL]
+    mirrored = run(*common, "--no-export", "--strategy", "mirrored", "--cpu-devices", "2", env=environment(tmp_path))
+    assert mirrored.returncode == 0, mirrored.stderr[-3000:]
+    assert "MirroredStrategy with 2 replicas" in mirrored.stdout
+    metrics = json.loads((tmp_path / "runs" / "captioning" / "metrics.json").read_text())
+    assert metrics["test"]["images"] == 20
+    mixed = run(*common, "--fresh", "--precision", "mixed_float16", env=environment(tmp_path))
+    assert mixed.returncode == 0, mixed.stderr[-3000:]
+    assert "precision: mixed_float16" in mixed.stdout
+    manifest = json.loads((tmp_path / "exported" / "captioning" / "manifest.json").read_text())
+    assert manifest["parity"]["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
