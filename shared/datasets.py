@@ -163,6 +163,16 @@ def csv_rows(path, reader):
         row_start = reader.line_num + 1
 
 
+def check_split_fractions(validation_fraction, test_fraction):
+    """Both in [0, 1) and leaving something to train on; a SeqappsError otherwise."""
+    for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+        if not 0 <= value < 1:
+            raise SeqappsError(f"{name} must be in [0, 1), got {value}")
+    if validation_fraction + test_fraction >= 1:
+        raise SeqappsError("validation_fraction + test_fraction must be below 1, got "
+                           f"{validation_fraction + test_fraction}")
+
+
 def sha256_file(path):
     """Hex sha256 of a file, read in chunks so large archives need no memory."""
     digest = hashlib.sha256()

@@ -73,6 +73,21 @@ def make_strategy(name="none", cpu_devices=0):
     return tf.distribute.MirroredStrategy(devices=devices)
 
 
+def start_run(args, log=print):
+    """Strategy, seed and precision from the shared flags, in the order TensorFlow needs.
+
+    The strategy comes first: splitting the CPU into logical devices must happen before
+    TensorFlow touches a device. Returns the strategy.
+    """
+    from shared.precision import apply_precision
+
+    strategy = make_strategy(args.strategy, args.cpu_devices)
+    log(describe_strategy(strategy))
+    set_seed(args.seed)
+    apply_precision(args.precision, log=log)
+    return strategy
+
+
 def describe_strategy(strategy):
     """One line for the log: which strategy, over how many replicas."""
     if strategy.num_replicas_in_sync == 1 and type(strategy).__name__.startswith("_Default"):

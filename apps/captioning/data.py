@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from shared.atomic import write_folder
-from shared.datasets import csv_rows, decode_error, iter_lines, open_text, read_text
+from shared.datasets import check_split_fractions, csv_rows, decode_error, iter_lines, open_text, read_text
 from shared.errors import DataError, SeqappsError
 from shared.paths import cache_dir
 
@@ -479,16 +479,6 @@ def _load_demo(count, seed):
 # ---------------------------------------------------------------------------------------
 
 
-def _check_fractions(validation_fraction, test_fraction):
-    for name, value in (("validation_fraction", validation_fraction),
-                        ("test_fraction", test_fraction)):
-        if not 0 <= value < 1:
-            raise SeqappsError(f"{name} must be in [0, 1), got {value}")
-    if validation_fraction + test_fraction >= 1:
-        raise SeqappsError("validation_fraction + test_fraction must be below 1, got "
-                           f"{validation_fraction + test_fraction}")
-
-
 def _count(total, fraction):
     """``round(total * fraction)``, but at least 1 when asked for any and 3+ items exist."""
     if fraction <= 0:
@@ -562,7 +552,7 @@ def make_splits(data, *, seed=1337, validation_fraction=0.1, test_fraction=0.1):
     set and validation is carved from train. Without any known split the images are cut
     at random by the fractions. ``data`` is a :class:`CaptionData` or a list of images.
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_split_fractions(validation_fraction, test_fraction)
     images = list(getattr(data, "images", data))
     if any(image.split is not None for image in images):
         return _labelled_splits(images, seed, validation_fraction)

@@ -37,10 +37,9 @@ from shared.bleu import format_bleu, paired_bootstrap
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
-from shared.precision import apply_precision
 from shared.text import BOS_ID
-from shared.training import (add_training_arguments, describe_strategy, fit, make_optimizer, make_strategy,
-                             prepare_run_dir, set_seed, write_metrics)
+from shared.training import (add_training_arguments, fit, make_optimizer, prepare_run_dir, start_run,
+                             write_metrics)
 
 
 def build_parser():
@@ -223,10 +222,7 @@ def attention_figure(captioner, inputs, images, rows, generated, tokenizer, path
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    strategy = make_strategy(args.strategy, args.cpu_devices)
-    print(describe_strategy(strategy))
-    set_seed(args.seed)
-    apply_precision(args.precision)
+    strategy = start_run(args)
     data, splits = read_data(args)
     run_dir, _ = prepare_run_dir("captioning", args.run_dir, vars(args), fresh=args.fresh,
                                  outputs=("attention.png", "test_captions.tsv", "skipped_images.txt"))

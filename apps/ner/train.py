@@ -32,9 +32,8 @@ from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
 from shared.pipeline import bucket_boundaries
-from shared.precision import apply_precision
-from shared.training import (add_training_arguments, describe_strategy, fit, make_optimizer, make_strategy,
-                             prepare_run_dir, set_seed, write_metrics)
+from shared.training import (add_training_arguments, fit, make_optimizer, prepare_run_dir, start_run,
+                             write_metrics)
 
 
 def build_parser():
@@ -196,10 +195,7 @@ def spans_summary(sentences, scheme):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    strategy = make_strategy(args.strategy, args.cpu_devices)
-    print(describe_strategy(strategy))
-    set_seed(args.seed)
-    apply_precision(args.precision)
+    strategy = start_run(args)
     splits = read_data(args)
     vectors = word_vectors(args, splits)
     encoder = build_encoder(args, splits, vectors)

@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.datasets import RemoteDataset, csv_rows, decode_error, fetch, iter_lines, open_text, read_text
+from shared.datasets import (RemoteDataset, check_split_fractions, csv_rows, decode_error, fetch, iter_lines,
+                             open_text, read_text)
 from shared.errors import DataError, SeqappsError
 
 TEXT_COLUMNS = ("review", "text", "sentence")
@@ -286,16 +287,6 @@ def _split_off(examples, size, path, name):
     return examples[size:], examples[:size]
 
 
-def _check_fractions(validation_fraction, test_fraction):
-    for name, value in (("validation_fraction", validation_fraction),
-                        ("test_fraction", test_fraction)):
-        if not 0 <= value < 1:
-            raise SeqappsError(f"{name} must be in [0, 1), got {value}")
-    if validation_fraction + test_fraction >= 1:
-        raise SeqappsError("validation_fraction + test_fraction must be below 1, got "
-                           f"{validation_fraction + test_fraction}")
-
-
 @dataclass
 class _Sources:
     """Where each split comes from before splitting: examples plus the path to blame."""
@@ -321,7 +312,7 @@ def load_splits(data=None, *, test_data=None, validation_fraction=0.1, test_frac
     ``random.Random(seed)``, so sorted sources (the IMDB CSV lists all negatives first) mix
     and the result does not depend on PYTHONHASHSEED.
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_split_fractions(validation_fraction, test_fraction)
     sources = _resolve(data, encoding)
     if test_data is not None:
         sources.test = read_examples(test_data, encoding)

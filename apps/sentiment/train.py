@@ -24,10 +24,9 @@ from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
 from shared.pipeline import sequence_dataset
-from shared.precision import apply_precision
 from shared.text import Tokenizer, Vocabulary, tokenize
-from shared.training import (add_training_arguments, describe_strategy, fit, make_optimizer, make_strategy,
-                             prepare_run_dir, set_seed, write_metrics)
+from shared.training import (add_training_arguments, fit, make_optimizer, prepare_run_dir, start_run,
+                             write_metrics)
 
 
 def build_parser():
@@ -140,10 +139,7 @@ def model_options(args, tokenizer, splits, embedding_dim):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    strategy = make_strategy(args.strategy, args.cpu_devices)
-    print(describe_strategy(strategy))
-    set_seed(args.seed)
-    apply_precision(args.precision)
+    strategy = start_run(args)
     splits = read_data(args)
     tokenizer = build_tokenizer(args, splits)
     vectors = word_vectors(args, splits)

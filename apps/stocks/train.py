@@ -29,9 +29,8 @@ from apps.stocks.model import CELLS, build_model, fit_shrinkage, scaled_loss
 from apps.stocks.report import plot_forecasts, write_forecasts
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
-from shared.precision import apply_precision
-from shared.training import (add_training_arguments, describe_strategy, fit, make_optimizer, make_strategy,
-                             prepare_run_dir, set_seed, write_metrics)
+from shared.training import (add_training_arguments, fit, make_optimizer, prepare_run_dir, set_seed, start_run,
+                             write_metrics)
 
 
 def build_parser():
@@ -197,10 +196,7 @@ def model_options(args, scaling):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     check_arguments(args)
-    strategy = make_strategy(args.strategy, args.cpu_devices)
-    print(describe_strategy(strategy))
-    set_seed(args.seed)
-    apply_precision(args.precision)
+    strategy = start_run(args)
     data = read_data(args)
     table = make_table(data)
     periods = split_periods(table.dates, test_days=args.test_days, validation_days=args.validation_days,

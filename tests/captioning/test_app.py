@@ -74,6 +74,7 @@ def test_export_holds_an_encoder_a_decoder_step_and_token_parity(demo_export):
     assert set(models["decoder_step"]["outputs"]) == {"log_probs", "new_h", "new_c", "attention"}
     parity = manifest["parity"]
     assert parity["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert parity["captions_equal"] is True
     assert parity["examples"] == 16 and parity["captions_equal_with_pillow_pixels"] == 1.0
     assert set(manifest["files"]) == {"vocabulary.json", "decoding.json"}
 
