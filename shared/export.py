@@ -248,7 +248,8 @@ def _describe_onnx(path):
     }
 
 
-def _max_difference(a, b, relative=False):
+def max_difference(a, b, relative=False):
+    """Largest absolute difference (or relative to ``max(|a|, 1)``); inf when shapes differ."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         return float("inf")
@@ -269,9 +270,9 @@ def _check_parity(bundle, model, staging, artifacts, tolerance, log):
     for name in bundle.parity_outputs:
         relative = name in bundle.relative_outputs
         report[name] = {
-            "keras_vs_savedmodel": _max_difference(keras_out[name], saved_out[name], relative),
-            "keras_vs_onnx": _max_difference(keras_out[name], onnx_out[name], relative),
-            "trained_vs_float32_rebuild": _max_difference(trained_out[name], keras_out[name], relative),
+            "keras_vs_savedmodel": max_difference(keras_out[name], saved_out[name], relative),
+            "keras_vs_onnx": max_difference(keras_out[name], onnx_out[name], relative),
+            "trained_vs_float32_rebuild": max_difference(trained_out[name], keras_out[name], relative),
             **({"measured": "relative to max(|value|, 1)"} if relative else {}),
         }
         worst = max(report[name]["keras_vs_savedmodel"], report[name]["keras_vs_onnx"])

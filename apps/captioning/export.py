@@ -26,7 +26,7 @@ from apps.captioning.encoder import decode_pixels, read_pixels, read_pixels_pil
 from apps.captioning.evaluate import caption_function, step_function
 from apps.captioning.vocab import max_words, words_from_ids
 from shared.decoding import decode_np
-from shared.export import ExportBundle, ExportError
+from shared.export import ExportBundle, ExportError, max_difference
 from shared.serving import OnnxRunner, run_savedmodel_in_fresh_process
 from shared.text import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS
 
@@ -66,12 +66,6 @@ def onnx_caption(encoder, step, pixels, decoding):
                      max_length=decoding["max_length"], length_penalty=decoding["length_penalty"])
 
 
-def _max_difference(a, b, relative=False):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    scale = np.maximum(np.abs(a), 1.0) if relative else 1.0
-    return float(np.max(np.abs(a - b) / scale)) if a.size else 0.0
-
-
 def _pixel_agreement(pixels, pil_pixels, pil_ids, onnx_ids):
     """How far Pillow's pixels (the ONNX route) are from the graph's, and what that does to captions."""
     levels = np.abs(pixels.astype(int) - pil_pixels)
@@ -104,9 +98,9 @@ def parity_check(tokenizer, image_paths, decoding):
             "token_ids_equal": {"keras_vs_savedmodel": bool(np.array_equal(keras_ids, saved["token_ids"])),
                                 "keras_vs_onnx": bool(np.array_equal(keras_ids, onnx_ids))},
             "captions_equal": [" ".join(words_from_ids(tokenizer, row)) for row in keras_ids] == list(saved["caption"]),
-            "score": {"keras_vs_savedmodel": _max_difference(keras_scores, saved["score"]),
-                      "keras_vs_onnx": _max_difference(keras_scores, onnx_scores)},
-            "encoder_state": {name: _max_difference(keras_state[name].numpy(), onnx_state[name], relative=True)
+            "score": {"keras_vs_savedmodel": max_difference(keras_scores, saved["score"]),
+                      "keras_vs_onnx": max_difference(keras_scores, onnx_scores)},
+            "encoder_state": {name: max_difference(keras_state[name].numpy(), onnx_state[name], relative=True)
                               for name in keras_state},
             "encoder_state_measured": "relative to max(|value|, 1): CNN features reach the tens",
             **_pixel_agreement(pixels, pil_pixels, onnx_caption(encoder, step, pil_pixels, decoding)[0], onnx_ids),

@@ -1,4 +1,3 @@
-import gzip
 import json
 import re
 import time
@@ -13,6 +12,7 @@ from apps.captioning.data import (CaptionData, ImageCaptions, demo_dataset, load
                                   make_splits, read_caption_csv, read_coco_json,
                                   read_flickr_token, read_split_list, write_demo_dataset)
 from shared.errors import DataError, SeqappsError
+from tests.datafiles import raises_at, write
 
 PHRASE = r"a (small|large) (red|green|blue|yellow) (circle|square|triangle)"
 DEMO_CAPTION = re.compile(rf"{PHRASE}(?: (left of|above) {PHRASE})?")
@@ -20,27 +20,11 @@ DEMO_RGB = {"red": (220, 30, 30), "green": (30, 160, 50), "blue": (30, 70, 220),
             "yellow": (240, 200, 20)}
 
 
-def write(path, text, *, gz=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = text.encode("utf-8")
-    if gz:
-        with gzip.open(path, "wb") as file:
-            file.write(payload)
-    else:
-        path.write_bytes(payload)
-    return path
-
-
 def touch_images(folder, *names):
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         (folder / name).write_bytes(b"not really a jpeg")
     return folder
-
-
-def raises_at(path, line):
-    """``pytest.raises`` for a DataError located at ``path:line``."""
-    return pytest.raises(DataError, match="^" + re.escape(f"{path}:{line}: "))
 
 
 def token_lines(*entries):

@@ -1,4 +1,3 @@
-import gzip
 import re
 from collections import Counter
 
@@ -8,6 +7,7 @@ from apps.ner.data import (DEMO_SOURCE, SCHEMES, Sentence, Splits, convert_tags,
                            detect_scheme, embedding_corpus, load_splits, read_conll,
                            spans_to_tags, tags_to_spans, write_conll)
 from shared.errors import DataError, SeqappsError
+from tests.datafiles import raises_at, write
 
 CONLL2003 = """-DOCSTART- -X- -X- O
 
@@ -25,24 +25,6 @@ Blackburn NNP I-NP I-PER
 BRUSSELS NNP B-NP B-LOC
 1996-08-22 CD I-NP O
 """
-
-
-def write(path, text, *, gz=False, crlf=False):
-    if crlf:
-        text = text.replace("\n", "\r\n")
-    payload = text.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if gz:
-        with gzip.open(path, "wb") as file:
-            file.write(payload)
-    else:
-        path.write_bytes(payload)
-    return path
-
-
-def raises_at(path, line):
-    """``pytest.raises`` for a DataError located at ``path:line``."""
-    return pytest.raises(DataError, match="^" + re.escape(f"{path}:{line}: "))
 
 
 def tagged(*pairs):

@@ -1,4 +1,3 @@
-import gzip
 import hashlib
 import http.server
 import io
@@ -17,18 +16,9 @@ from apps.sentiment.data import (DATASETS, IMDB, Example, Splits, embedding_corp
                                  load_splits, read_examples)
 from shared.datasets import RemoteDataset
 from shared.errors import DataError, SeqappsError
+from tests.datafiles import raises_at, write
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def write(path, text, *, gz=False, bom=False, crlf=False):
-    """Write ``text`` as UTF-8, optionally gzipped, with a BOM or with CRLF line endings."""
-    if crlf:
-        text = text.replace("\n", "\r\n")
-    payload = (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(payload) if gz else payload)
-    return path
 
 
 def labelled(count, labels=("neg", "pos")):
@@ -39,11 +29,6 @@ def labelled(count, labels=("neg", "pos")):
 
 def as_fasttext(examples):
     return "".join(f"__label__{e.label} {e.text}\n" for e in examples)
-
-
-def raises_at(path, line):
-    """``pytest.raises`` for a DataError located at ``path:line``."""
-    return pytest.raises(DataError, match="^" + re.escape(f"{path}:{line}: "))
 
 
 # --- formats -----------------------------------------------------------------------------
