@@ -30,6 +30,7 @@ benchmark: setup  ## quality benchmarks on the real datasets in ../shared/data (
 	$(BIN)/python -m benchmarks.ner_conll2003
 	$(BIN)/python -m benchmarks.stocks_sp500
 	$(BIN)/python -m benchmarks.captioning_flickr8k
+	$(BIN)/python -m benchmarks.translation
 
 clean:  ## remove runs, caches and exports (keeps the virtual environment)
 	rm -rf runs cache exported/*/ exported/models.config

@@ -373,3 +373,16 @@ def decode_np(step, state, *, max_length, beam_size=1, length_penalty=0.0,
     """Greedy for ``beam_size=1``, beam search otherwise: the twin of :func:`decode_tf`."""
     return beam_search_np(step, state, beam_size=beam_size, max_length=max_length, length_penalty=length_penalty,
                           bos_id=bos_id, eos_id=eos_id, pad_id=pad_id)
+
+
+def step_function(run):
+    """A step function from ``run(dict) -> dict``: a Keras step model, or an ONNX session.
+
+    The step model takes ``token`` and the state by name and returns ``log_probs``,
+    ``new_h`` and ``new_c`` (ONNX graphs cannot name an input and an output alike); every
+    other state entry (encoder memory, attention keys) rides along unchanged.
+    """
+    def step(tokens, state):
+        outputs = run({"token": tokens, **state})
+        return outputs["log_probs"], {**state, "h": outputs["new_h"], "c": outputs["new_c"]}
+    return step

@@ -25,6 +25,8 @@ APPS = {
                "label": "test RMSE / persistence", "example": ["matplotlib:goog"]},
     "captioning": {"metric": ("test", "model", "exact_match"), "label": "test exact match",
                    "example": lambda: [str(path) for path in _demo_scenes(2)]},
+    "translation": {"metric": ("test", "beam_5", "bleu"), "label": "test BLEU (beam 5)",
+                    "example": ["The red cat sees the dog.", "Do the old horses follow my small truck?"]},
 }
 
 

@@ -29,3 +29,26 @@ class MaskedMean(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2])
+
+
+@keras.saving.register_keras_serializable(package="seqapps")
+class SuppressTokens(keras.layers.Layer):
+    """Logits minus 1e9 for tokens a decoder must never emit: [PAD], [UNK] and [BOS].
+
+    [UNK] stands for every rare word, so it is among the likeliest next tokens on real
+    data; left in, it ended captions like "a boy is sitting on a [UNK]" (shown as "on a").
+    The mask is built inside ``call``: a constant tensor captured from outside would
+    become an extra input of the ONNX graph.
+    """
+
+    def __init__(self, token_ids, **kwargs):
+        super().__init__(**kwargs)
+        self.token_ids = tuple(int(token) for token in token_ids)
+
+    def call(self, logits):
+        vocabulary = ops.arange(ops.shape(logits)[-1])
+        banned = ops.any(ops.equal(vocabulary[:, None], ops.convert_to_tensor(self.token_ids)[None, :]), axis=1)
+        return logits - 1e9 * ops.cast(banned, logits.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "token_ids": self.token_ids}

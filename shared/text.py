@@ -45,6 +45,19 @@ _LINE_BREAK_RE = re.compile(LINE_BREAK_PATTERN)
 
 _WORD_CATEGORIES = ("L", "M", "N")
 
+# Detokenisation: generated tokens back to text ("¿ dónde está ?" -> "¿dónde está?"). Each
+# rule is a (pattern, replacement) pair that Python's re and TensorFlow's RE2 read alike,
+# applied in order to the tokens joined by single spaces. Closing punctuation attaches to
+# the word before it, opening punctuation to the word after it, and apostrophes, hyphens
+# and slashes join their neighbours ("don ' t" -> "don't", "t - shirt" -> "t-shirt"; a
+# dash that stood between spaces is joined too: tokens no longer say which it was). Double
+# quotes stay spaced: whether one opens or closes is ambiguous.
+DETOKENIZE_RULES = (
+    (r" ([.,!?;:%)\]}»…])", r"\1"),
+    (r"([¿¡(\[{«]) ", r"\1"),
+    (r" (['’/-]) ", r"\1"),
+)
+
 
 @dataclass(frozen=True)
 class TextConfig:
@@ -94,6 +107,26 @@ def tokenize(text, *, lowercase=True, config=None):
         elif kind == "space":
             pieces.append(" ")
     return [token for token in "".join(pieces).split(" ") if token]
+
+
+def detokenize(tokens):
+    """Tokens to one string by :data:`DETOKENIZE_RULES`; ``shared.text_tf`` has the graph twin."""
+    text = " ".join(tokens)
+    for pattern, replacement in DETOKENIZE_RULES:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def words_until_eos(tokenizer, ids):
+    """Generated ids -> tokens, stopping at [EOS]; other special tokens are dropped."""
+    words = []
+    for index in ids:
+        token = tokenizer.vocabulary.token(int(index))
+        if token == EOS:
+            break
+        if token not in SPECIAL_TOKENS:
+            words.append(token)
+    return words
 
 
 @dataclass

@@ -10,7 +10,7 @@ before ``tf.saved_model.load``; TensorFlow Serving links those ops already.
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from shared.text import BOS_ID, EOS_ID, LINE_BREAK_PATTERN, PAD_ID, UNK_ID
+from shared.text import BOS_ID, DETOKENIZE_RULES, EOS_ID, LINE_BREAK_PATTERN, PAD_ID, SPECIAL_TOKENS, UNK_ID
 
 _DROP = r"\p{Cf}"
 _SPACES = r"[\p{Z}\p{Cc}]+"
@@ -78,3 +78,19 @@ class TokenIds(tf.Module):
     @staticmethod
     def _column(batch, value):
         return tf.RaggedTensor.from_tensor(tf.fill(tf.stack([batch, 1]), tf.constant(value, tf.int32)))
+
+
+def join_until_eos(token_ids, vocabulary, *, detokenize=False):
+    """Generated ids ``[batch, steps]`` -> one string per row: tokens up to [EOS], specials dropped.
+
+    The graph twin of ``" ".join(words_until_eos(...))``, or of ``detokenize(words_until_eos(...))``
+    with ``detokenize=True``.
+    """
+    words = tf.gather(tf.constant(list(vocabulary)), token_ids)
+    before_end = tf.math.cumsum(tf.cast(tf.equal(token_ids, EOS_ID), tf.int32), axis=1, exclusive=True) == 0
+    keep = tf.logical_and(before_end, token_ids >= len(SPECIAL_TOKENS))
+    texts = tf.strings.reduce_join(tf.ragged.boolean_mask(words, keep), axis=1, separator=" ")
+    if detokenize:
+        for pattern, replacement in DETOKENIZE_RULES:
+            texts = tf.strings.regex_replace(texts, pattern, replacement)
+    return texts

@@ -14,15 +14,7 @@ import tensorflow as tf
 
 from apps.captioning.vocab import caption_words, max_words, words_from_ids
 from shared.bleu import corpus_bleu, sentence_bleu
-from shared.decoding import decode_tf
-
-
-def step_function(run):
-    """A decoder step for :mod:`shared.decoding` from ``run(dict) -> dict`` (Keras model or ONNX)."""
-    def step(tokens, state):
-        outputs = run({"token": tokens, **state})
-        return outputs["log_probs"], {**state, "h": outputs["new_h"], "c": outputs["new_c"]}
-    return step
+from shared.decoding import decode_tf, step_function
 
 
 def caption_function(captioner, *, beam_size=1, max_length=21, length_penalty=0.0, from_pixels=False):

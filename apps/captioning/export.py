@@ -23,20 +23,13 @@ import numpy as np
 import tensorflow as tf
 
 from apps.captioning.encoder import decode_pixels, read_pixels, read_pixels_pil
-from apps.captioning.evaluate import caption_function, step_function
+from apps.captioning.evaluate import caption_function
 from apps.captioning.vocab import max_words, words_from_ids
-from shared.decoding import decode_np
+from shared.decoding import decode_np, step_function
 from shared.export import ExportBundle, ExportError, max_difference
 from shared.serving import OnnxRunner, run_savedmodel_in_fresh_process
-from shared.text import BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS
-
-
-def _join_words(token_ids, vocabulary):
-    """Token ids -> caption strings in the graph: words up to [EOS], special tokens dropped."""
-    words = tf.gather(tf.constant(vocabulary), token_ids)
-    before_end = tf.math.cumsum(tf.cast(tf.equal(token_ids, EOS_ID), tf.int32), axis=1, exclusive=True) == 0
-    keep = tf.logical_and(before_end, token_ids >= len(SPECIAL_TOKENS))
-    return tf.strings.reduce_join(tf.ragged.boolean_mask(words, keep), axis=1, separator=" ")
+from shared.text import BOS_ID, EOS_ID, PAD_ID
+from shared.text_tf import join_until_eos
 
 
 def serving_functions(captioner, tokenizer, decoding):
@@ -47,7 +40,7 @@ def serving_functions(captioner, tokenizer, decoding):
 
     def caption_pixels(pixels):
         token_ids, scores = run(pixels)
-        return {"caption": _join_words(token_ids, vocabulary), "token_ids": token_ids, "score": scores}
+        return {"caption": join_until_eos(token_ids, vocabulary), "token_ids": token_ids, "score": scores}
 
     def serve(image_bytes):
         pixels = tf.map_fn(lambda data: decode_pixels(data, size), image_bytes,

@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from shared.embeddings import make_embedding
+from shared.layers import SuppressTokens
 from shared.text import BOS_ID, PAD_ID, UNK_ID
 
 
@@ -87,28 +88,6 @@ class GridCoordinates(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], input_shape[-1] + 2)
-
-
-class SuppressTokens(keras.layers.Layer):
-    """Logits minus 1e9 for tokens a caption never contains: [PAD], [UNK] and [BOS].
-
-    [UNK] stands for every rare word, so it is among the likeliest next tokens on real
-    data; left in, it ended captions like "a boy is sitting on a [UNK]" (shown as "on a").
-    The mask is built inside ``call``: a constant tensor captured from outside would
-    become an extra input of the ONNX graph.
-    """
-
-    def __init__(self, token_ids, **kwargs):
-        super().__init__(**kwargs)
-        self.token_ids = tuple(int(token) for token in token_ids)
-
-    def call(self, logits):
-        vocabulary = ops.arange(ops.shape(logits)[-1])
-        banned = ops.any(ops.equal(vocabulary[:, None], ops.convert_to_tensor(self.token_ids)[None, :]), axis=1)
-        return logits - 1e9 * ops.cast(banned, logits.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "token_ids": self.token_ids}
 
 
 DECODERS = ("attention", "show-tell")

@@ -7,7 +7,8 @@ References are cleaned the same way, so generated and reference words are compar
 
 import numpy as np
 
-from shared.text import BOS_ID, EOS_ID, EOS, PAD_ID, SPECIAL_TOKENS, Tokenizer, Vocabulary, tokenize
+from shared.text import BOS_ID, EOS_ID, PAD_ID, Tokenizer, Vocabulary, tokenize
+from shared.text import words_until_eos as words_from_ids  # noqa: F401  (the captioning name)
 
 
 def caption_words(text):
@@ -38,15 +39,3 @@ def encode_captions(tokenizer, captions):
         ids = [BOS_ID] + ids[: width - 2] + ending
         matrix[row, : len(ids)] = ids
     return matrix
-
-
-def words_from_ids(tokenizer, ids):
-    """Generated ids -> words, stopping at [EOS]; other special tokens are dropped."""
-    words = []
-    for index in ids:
-        token = tokenizer.vocabulary.token(int(index))
-        if token == EOS:
-            break
-        if token not in SPECIAL_TOKENS:
-            words.append(token)
-    return words

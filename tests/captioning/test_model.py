@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 
 from apps.captioning.encoder import EncoderChoice, build_cnn
-from apps.captioning.evaluate import caption_function, step_function
+from apps.captioning.evaluate import caption_function
 from apps.captioning.model import Captioner
-from shared.decoding import decode_np
+from shared.decoding import decode_np, step_function
 from shared.text import BOS_ID, PAD_ID, UNK_ID
 
 VOCAB = 17

@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from shared.errors import DataError
 from shared.text import (BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID, TextConfig, Tokenizer,
-                         Vocabulary, tokenize)
-from shared.text_tf import TokenIds, tokenize_graph
+                         Vocabulary, detokenize, tokenize, words_until_eos)
+from shared.text_tf import TokenIds, join_until_eos, tokenize_graph
 
 HARD_STRINGS = [
     "",
@@ -115,3 +115,35 @@ def test_exported_token_ids_reload_in_a_fresh_process(tmp_path):
     result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "ids"), json.dumps(HARD_STRINGS[:8])],
                             capture_output=True, text=True, check=True)
     assert json.loads(result.stdout.strip().splitlines()[-1]) == tokenizer.encode_batch(HARD_STRINGS[:8])
+
+
+DETOKENIZE_EXAMPLES = [
+    ("¿Dónde está el T-shirt?", "¿Dónde está el T-shirt?"),
+    ("I don't know, Tom.", "I don't know, Tom."),
+    ("«Hola», dijo (en voz baja)...", "«Hola», dijo (en voz baja)..."),
+    ("rock-and-roll / jazz 100 %", "rock-and-roll/jazz 100%"),
+    ('Er sagt: " ja "', 'Er sagt: " ja "'),
+]
+
+
+@pytest.mark.parametrize("text, expected", DETOKENIZE_EXAMPLES)
+def test_detokenize_undoes_the_tokenizer_on_ordinary_punctuation(text, expected):
+    assert detokenize(tokenize(text, lowercase=False)) == expected
+
+
+def test_graph_join_and_detokenize_equal_the_reference_on_hard_strings():
+    config = TextConfig(unicode_form="NFC", lowercase=False)
+    texts = [text for text, _ in DETOKENIZE_EXAMPLES] + HARD_STRINGS
+    vocabulary = Vocabulary.build(tokenize(text, config=config) for text in texts)
+    tokenizer = Tokenizer(vocabulary, config, max_length=400)
+    rows = [tokenizer.encode(text) + [EOS_ID] for text in texts]
+    rows[0] = rows[0][:3] + [UNK_ID, BOS_ID] + rows[0][3:]  # special tokens are dropped, not printed
+    width = max(len(row) for row in rows) + 2
+    ids = np.array([row + [PAD_ID] * (width - len(row)) for row in rows], np.int32)
+    ids[1, -1] = vocabulary.id("Tom")  # after [EOS]: ignored
+    expected_words = [words_until_eos(tokenizer, row) for row in ids]
+    assert expected_words[1] == tokenize(texts[1], config=config)
+    joined = join_until_eos(tf.constant(ids), vocabulary.tokens).numpy()
+    assert [text.decode("utf-8") for text in joined] == [" ".join(words) for words in expected_words]
+    detokenized = join_until_eos(tf.constant(ids), vocabulary.tokens, detokenize=True).numpy()
+    assert [text.decode("utf-8") for text in detokenized] == [detokenize(words) for words in expected_words]

@@ -1,0 +1,144 @@
+"""The translation app through its public commands, as a user runs them."""
+
+import json
+import random
+
+import matplotlib.image
+import pytest
+
+from tests.commands import json_rows, run
+from tests.datafiles import write
+
+OFFLINE = {"SEQAPPS_OFFLINE": "1"}
+SMALL_MODEL = ["--units", "128", "--batch-size", "32", "--verbose", "2"]
+
+
+def environment(root):
+    return {**OFFLINE, "SEQAPPS_RUNS_DIR": str(root / "runs"), "SEQAPPS_CACHE": str(root / "cache"),
+            "SEQAPPS_EXPORT_DIR": str(root / "exported")}
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory):
+    """Train on 2,000 generated demo pairs for 12 epochs and export with beam 3, once (about a minute)."""
+    root = tmp_path_factory.mktemp("translation")
+    result = run("apps.translation.train", "--demo-size", "2000", "--epochs", "12", "--beam", "3",
+                 *SMALL_MODEL, env=environment(root))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return root, result.stdout
+
+
+def metrics_of(root, run_name="translation"):
+    return json.loads((root / "runs" / run_name / "metrics.json").read_text())
+
+
+def test_demo_model_learns_the_demo_grammar(demo_export):
+    root, output = demo_export
+    assert "DEMO DATA" in output
+    metrics = metrics_of(root)
+    assert metrics["demo_data"] is True and metrics["languages"] == {"source": "en", "target": "es"}
+    test = metrics["test"]
+    assert test["pairs"] == metrics["sizes"]["test"] > 50
+    assert test["beam_3"]["bleu"] >= 70, test
+    assert test["beam_3"]["chrf"] >= 80, test
+    assert set(test["greedy"]) >= {"bleu", "bleu_lowercase", "chrf", "exact_match", "signature"}
+    assert "13a" in test["greedy"]["signature"]["bleu"]
+    rows = (root / "runs" / "translation" / "test_translations.tsv").read_text(encoding="utf-8").splitlines()
+    assert rows[0] == "source\treference\tgreedy\tbeam" and len(rows) == test["pairs"] + 1
+    heatmap = matplotlib.image.imread(root / "runs" / "translation" / "attention.png")
+    assert heatmap.shape[0] > 200 and heatmap.shape[1] > 200
+
+
+def test_export_holds_an_encoder_a_decoder_step_and_token_parity(demo_export):
+    root, _ = demo_export
+    manifest = json.loads((root / "exported" / "translation" / "manifest.json").read_text())
+    assert manifest["savedmodel"]["inputs"] == {"text": {"dtype": "string", "shape": [None]}}
+    assert set(manifest["savedmodel"]["outputs"]) == {"translation", "token_ids", "score"}
+    models = manifest["onnx"]["models"]
+    assert set(models["encoder"]["inputs"]) == {"source"}
+    assert set(models["encoder"]["outputs"]) == {"h", "c", "memory", "mask"}
+    assert set(models["decoder_step"]["inputs"]) == {"token", "h", "c", "memory", "mask"}
+    assert set(models["decoder_step"]["outputs"]) == {"log_probs", "new_h", "new_c", "attention"}
+    parity = manifest["parity"]
+    assert parity["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert parity["translations_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert parity["examples"] == 18 and parity["decoding"]["beam_size"] == 3
+    assert set(manifest["files"]) == {"source_tokenizer.json", "target_tokenizer.json", "decoding.json"}
+    decoding = json.loads((root / "exported" / "translation" / manifest["files"]["decoding.json"]).read_text())
+    assert decoding["state"] == ["h", "c", "memory", "mask"] and decoding["detokenize"]["rules"]
+
+
+SENTENCES = ["The red cat sees the dog.", "Does my old horse follow this small truck?", "", "   ",
+             "Ünïcödé ☃ and words it never saw, 12345!", "the " * 200]
+
+
+def test_savedmodel_and_onnx_predict_the_same_translations(demo_export):
+    root, _ = demo_export
+    rows = {runtime: json_rows(run("apps.translation.predict", "--runtime", runtime, "--json", *SENTENCES,
+                                   env=environment(root)))
+            for runtime in ("savedmodel", "onnx")}
+    saved, onnx = rows["savedmodel"], rows["onnx"]
+    assert [row["text"] for row in saved] == SENTENCES == [row["text"] for row in onnx]
+    assert [row["translation"] for row in saved] == [row["translation"] for row in onnx]
+    assert [row["token_ids"] for row in saved] == [row["token_ids"] for row in onnx]
+    assert all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(saved, onnx))
+    assert saved[0]["translation"] == "El gato rojo ve al perro."
+
+
+def test_onnx_beam_one_is_greedy_and_the_savedmodel_refuses_another_beam(demo_export):
+    root, _ = demo_export
+    metrics = metrics_of(root)
+    test_pairs = (root / "runs" / "translation" / "test_translations.tsv").read_text(encoding="utf-8").splitlines()[1:6]
+    sources = [line.split("\t")[0] for line in test_pairs]
+    greedy = [line.split("\t")[2] for line in test_pairs]
+    rows = json_rows(run("apps.translation.predict", "--runtime", "onnx", "--beam", "1", "--json", *sources,
+                         env=environment(root)))
+    assert [row["translation"] for row in rows] == greedy, metrics["test"]["greedy"]
+    refused = run("apps.translation.predict", "--beam", "1", "x", env=environment(root))
+    assert refused.returncode == 2 and "beam 3" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_stdin_lines_are_translated_in_order(demo_export):
+    root, _ = demo_export
+    result = run("apps.translation.predict", stdin="A dog.\nThe cats are near the river.\n", env=environment(root))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.stdout.splitlines()) == 2
+
+
+def reverse_task(path, count=1500, seed=7):
+    """Sequences of letters and the same letters reversed: learnable exactly with attention."""
+    rng = random.Random(seed)
+    lines = set()
+    while len(lines) < count:
+        letters = [rng.choice("abcdefghij") for _ in range(rng.randint(2, 6))]
+        lines.add(f"{' '.join(letters)}\t{' '.join(reversed(letters))}")
+    return write(path, "\n".join(sorted(lines)) + "\n")
+
+
+@pytest.mark.slow
+def test_reversing_sequences_is_learned_exactly(tmp_path):
+    data = reverse_task(tmp_path / "reverse.tsv")
+    result = run("apps.translation.train", "--data", str(data), "--units", "64", "--embeddings", "none",
+                 "--embedding-dim", "16", "--epochs", "30", "--patience", "6", "--learning-rate", "3e-3",
+                 "--beam", "1", "--validation-fraction", "0.1", "--test-fraction", "0.1", "--no-export",
+                 "--verbose", "0", env=environment(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    test = metrics_of(tmp_path)["test"]
+    assert test["pairs"] > 100 and test["greedy"]["exact_match"] == 1.0, test
+    assert test["greedy"]["bleu"] == 100.0
+
+
+def test_a_line_without_a_tab_stops_with_its_file_and_line(tmp_path):
+    data = write(tmp_path / "pairs.tsv", "Hello.\tHola.\nGoodbye without a tab\n")
+    result = run("apps.translation.train", "--data", str(data), "--no-export", env=environment(tmp_path))
+    assert result.returncode == 2
+    assert f"{data}:2:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_flag_is_in_the_help():
+    result = run("apps.translation.train", "--help")
+    assert result.returncode == 0
+    for flag in ("--data", "--source", "--target", "--reverse", "--attention", "--cell", "--bidirectional",
+                 "--layers", "--beam", "--length-penalty", "--time-budget", "--export-dir", "--strategy"):
+        assert flag in result.stdout
+    assert "bahdanau" in result.stdout and "luong" in result.stdout
