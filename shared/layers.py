@@ -38,10 +38,13 @@ class SuppressTokens(keras.layers.Layer):
     [UNK] stands for every rare word, so it is among the likeliest next tokens on real
     data; left in, it ended captions like "a boy is sitting on a [UNK]" (shown as "on a").
     The mask is built inside ``call``: a constant tensor captured from outside would
-    become an extra input of the ONNX graph.
+    become an extra input of the ONNX graph. The layer computes in float32 whatever the
+    global policy: under mixed precision it would cast the logits to float16, where 1e9
+    overflows to -inf.
     """
 
     def __init__(self, token_ids, **kwargs):
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.token_ids = tuple(int(token) for token in token_ids)
 

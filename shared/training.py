@@ -173,8 +173,32 @@ class TimeBudget(keras.callbacks.Callback):
             self.stopped = True
 
 
-def make_optimizer(args):
-    return keras.optimizers.Adam(learning_rate=args.learning_rate, clipnorm=args.clipnorm or None)
+@keras.saving.register_keras_serializable(package="seqapps")
+class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning rate rises linearly from 0 over ``warmup_steps``, then stays at ``peak``.
+
+    Adam moves every weight by about the learning rate per step whatever the gradient's
+    size, so in the first steps, before its moment estimates settle, a softmax over a large
+    vocabulary can push a tanh layer into saturation, and the model is stuck predicting the
+    word frequencies (measured on the Anki corpus, 15,000 Spanish words: without warmup
+    every unit of the attentional layer was saturated after 100 steps).
+    """
+
+    def __init__(self, peak, warmup_steps):
+        self.peak, self.warmup_steps = float(peak), int(warmup_steps)
+
+    def __call__(self, step):
+        progress = keras.ops.cast(step + 1, "float32") / float(max(self.warmup_steps, 1))
+        return self.peak * keras.ops.minimum(1.0, progress)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps}
+
+
+def make_optimizer(args, warmup_steps=0):
+    """Adam with the shared ``--learning-rate`` and ``--clipnorm``, optionally warmed up."""
+    rate = LinearWarmup(args.learning_rate, warmup_steps) if warmup_steps else args.learning_rate
+    return keras.optimizers.Adam(learning_rate=rate, clipnorm=args.clipnorm or None)
 
 
 def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss", mode="min", callbacks=(),

@@ -10,13 +10,12 @@ ONNX route decodes and resizes with Pillow, runs ``encoder.onnx`` once per image
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
 from shared.errors import SeqappsError, run_cli
-from shared.predict import add_predict_arguments, batches, emit, read_inputs
+from shared.predict import add_beam_argument, add_predict_arguments, batches, decoding_options, emit, read_inputs
 from shared.serving import OnnxRunner, SavedModelRunner, artifact_path, load_manifest
 from shared.text import Tokenizer
 
@@ -25,8 +24,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="python -m apps.captioning.predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_predict_arguments(parser, input_help="image files (JPEG, PNG, GIF, BMP)")
-    parser.add_argument("--beam", type=int, default=None,
-                        help="beam width for --runtime onnx (default: the one the model was exported with)")
+    add_beam_argument(parser)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
@@ -50,11 +48,7 @@ def read_image_files(paths):
     return contents
 
 
-def savedmodel_captioner(manifest, beam):
-    decoding = json.loads(artifact_path(manifest, manifest["files"]["decoding.json"]).read_text())
-    if beam is not None and beam != decoding["beam_size"]:
-        raise SeqappsError(f"the SavedModel decodes with beam {decoding['beam_size']} (fixed at export); "
-                           f"use --runtime onnx for --beam {beam}")
+def savedmodel_captioner(manifest, decoding):
     runner = SavedModelRunner(artifact_path(manifest, manifest["savedmodel"]["path"]))
 
     def caption(contents):
@@ -64,7 +58,7 @@ def savedmodel_captioner(manifest, beam):
     return caption
 
 
-def onnx_captioner(manifest, beam):
+def onnx_captioner(manifest, decoding):
     from apps.captioning.encoder import read_pixels_pil
     from apps.captioning.export import onnx_caption
     from apps.captioning.vocab import words_from_ids
@@ -73,9 +67,6 @@ def onnx_captioner(manifest, beam):
     encoder = OnnxRunner(artifact_path(manifest, models["encoder"]["path"]))
     step = OnnxRunner(artifact_path(manifest, models["decoder_step"]["path"]))
     tokenizer = Tokenizer.load(artifact_path(manifest, manifest["files"]["vocabulary.json"]))
-    decoding = json.loads(artifact_path(manifest, manifest["files"]["decoding.json"]).read_text())
-    if beam is not None:
-        decoding["beam_size"] = beam
 
     def caption(contents):
         pixels = np.stack([read_pixels_pil(data, decoding["image_size"]) for data in contents])
@@ -87,11 +78,10 @@ def onnx_captioner(manifest, beam):
 
 def caption_files(paths, *, runtime="savedmodel", export_dir=None, batch_size=16, beam=None):
     """One row per image file: its caption, token ids and log-probability score."""
-    if beam is not None and beam < 1:
-        raise SeqappsError(f"--beam must be at least 1, not {beam}")
     contents = read_image_files(paths)
     manifest = load_manifest("captioning", export_dir)
-    caption = (savedmodel_captioner if runtime == "savedmodel" else onnx_captioner)(manifest, beam)
+    decoding = decoding_options(manifest, beam, runtime)
+    caption = (savedmodel_captioner if runtime == "savedmodel" else onnx_captioner)(manifest, decoding)
     rows = []
     for chunk_paths, chunk in zip(batches(list(paths), batch_size), batches(contents, batch_size)):
         for path, (text, ids, score) in zip(chunk_paths, caption(chunk)):

@@ -93,8 +93,8 @@ class BahdanauDecoder(keras.layers.Layer):
     def step(self, embedded, h, c, memory, keys, mask):
         """One word: ``(new_h, new_c, context, weights)``."""
         energy = self.energy(ops.tanh(keys + ops.expand_dims(self.query(h), 1)))
-        weights = masked_softmax(ops.squeeze(energy, -1), mask)
-        context = ops.sum(memory * ops.expand_dims(ops.cast(weights, memory.dtype), -1), axis=1)
+        weights = ops.cast(masked_softmax(ops.squeeze(energy, -1), mask), memory.dtype)
+        context = ops.sum(memory * ops.expand_dims(weights, -1), axis=1)
         _, (h, c) = self.cell(ops.concatenate([embedded, context], -1), [h, c])
         return h, c, context, weights
 
@@ -107,7 +107,9 @@ class BahdanauDecoder(keras.layers.Layer):
             carry = self.step(word, h, c, memory, keys, mask)
             return carry, carry
 
-        start = (h, c, ops.zeros_like(memory[:, 0]), ops.zeros_like(mask))
+        # Every carry in the compute dtype: a float32 entry among float16 ones breaks scan's
+        # gradient under mixed precision.
+        start = (h, c, ops.zeros_like(memory[:, 0]), ops.zeros_like(ops.cast(mask, memory.dtype)))
         _, (hidden, _, context, weights) = ops.scan(advance, start, ops.transpose(embedded, (1, 0, 2)))
         return tuple(ops.transpose(value, (1, 0, 2)) for value in (hidden, context, weights))
 
@@ -115,7 +117,7 @@ class BahdanauDecoder(keras.layers.Layer):
         batch, steps = embedded.shape[0], embedded.shape[1]
         return (keras.KerasTensor((batch, steps, self.units), h.dtype),
                 keras.KerasTensor((batch, steps, self.memory_dim), memory.dtype),
-                keras.KerasTensor((batch, steps, memory.shape[1]), "float32"))
+                keras.KerasTensor((batch, steps, memory.shape[1]), memory.dtype))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "memory_dim": self.memory_dim,

@@ -12,12 +12,11 @@ changes the beam width there.
 """
 
 import argparse
-import json
 
 import numpy as np
 
-from shared.errors import SeqappsError, run_cli
-from shared.predict import add_predict_arguments, batches, emit, read_inputs
+from shared.errors import run_cli
+from shared.predict import add_beam_argument, add_predict_arguments, batches, decoding_options, emit, read_inputs
 from shared.serving import OnnxRunner, SavedModelRunner, artifact_path, load_manifest
 from shared.text import Tokenizer
 
@@ -26,21 +25,12 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="python -m apps.translation.predict", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_predict_arguments(parser, input_help="source sentences")
-    parser.add_argument("--beam", type=int, default=None,
-                        help="beam width for --runtime onnx (default: the one the model was exported with)")
+    add_beam_argument(parser)
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     return parser
 
 
-def _decoding(manifest):
-    return json.loads(artifact_path(manifest, manifest["files"]["decoding.json"]).read_text(encoding="utf-8"))
-
-
-def savedmodel_translator(manifest, beam):
-    decoding = _decoding(manifest)
-    if beam is not None and beam != decoding["beam_size"]:
-        raise SeqappsError(f"the SavedModel decodes with beam {decoding['beam_size']} (fixed at export); "
-                           f"use --runtime onnx for --beam {beam}")
+def savedmodel_translator(manifest, decoding):
     runner = SavedModelRunner(artifact_path(manifest, manifest["savedmodel"]["path"]))
 
     def translate(texts):
@@ -50,7 +40,7 @@ def savedmodel_translator(manifest, beam):
     return translate
 
 
-def onnx_translator(manifest, beam):
+def onnx_translator(manifest, decoding):
     from apps.translation.export import onnx_translate, texts_of
 
     models = manifest["onnx"]["models"]
@@ -58,9 +48,6 @@ def onnx_translator(manifest, beam):
     step = OnnxRunner(artifact_path(manifest, models["decoder_step"]["path"]))
     source = Tokenizer.load(artifact_path(manifest, manifest["files"]["source_tokenizer.json"]))
     target = Tokenizer.load(artifact_path(manifest, manifest["files"]["target_tokenizer.json"]))
-    decoding = _decoding(manifest)
-    if beam is not None:
-        decoding["beam_size"] = beam
 
     def translate(texts):
         ids, scores = onnx_translate(encoder, step, np.array(source.encode_batch(texts), np.int32), decoding)
@@ -71,10 +58,9 @@ def onnx_translator(manifest, beam):
 
 def translate_sentences(texts, *, runtime="savedmodel", export_dir=None, batch_size=64, beam=None):
     """One row per input sentence: its translation, token ids and log-probability score."""
-    if beam is not None and beam < 1:
-        raise SeqappsError(f"--beam must be at least 1, not {beam}")
     manifest = load_manifest("translation", export_dir)
-    translate = (savedmodel_translator if runtime == "savedmodel" else onnx_translator)(manifest, beam)
+    decoding = decoding_options(manifest, beam, runtime)
+    translate = (savedmodel_translator if runtime == "savedmodel" else onnx_translator)(manifest, decoding)
     rows = []
     for chunk in batches(list(texts), batch_size):
         for text, (translation, ids, score) in zip(chunk, translate(chunk)):

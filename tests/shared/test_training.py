@@ -126,3 +126,15 @@ def test_mirrored_strategy_trains_on_two_logical_cpu_devices(isolated_dirs):
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "strategy: MirroredStrategy with 2 replicas" in result.stdout
+
+
+def test_warmup_raises_the_learning_rate_linearly_then_holds_it():
+    args = argparse.Namespace(learning_rate=2e-3, clipnorm=1.0)
+    optimizer = make_optimizer(args, warmup_steps=4)
+    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    rates = [float(schedule(step)) for step in range(6)]
+    np.testing.assert_allclose(rates, [5e-4, 1e-3, 1.5e-3, 2e-3, 2e-3, 2e-3], rtol=1e-6)
+    variable = keras.Variable(np.ones(3, np.float32))
+    optimizer.apply_gradients([(np.ones(3, np.float32), variable)])
+    np.testing.assert_allclose(variable.numpy(), 1 - 5e-4, rtol=1e-4)  # Adam's first step: the rate itself
+    assert float(make_optimizer(args).learning_rate) == pytest.approx(2e-3)

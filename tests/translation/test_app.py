@@ -69,7 +69,8 @@ def test_export_holds_an_encoder_a_decoder_step_and_token_parity(demo_export):
 
 
 SENTENCES = ["The red cat sees the dog.", "Does my old horse follow this small truck?", "", "   ",
-             "Ünïcödé ☃ and words it never saw, 12345!", "the " * 200]
+             "Ünïcödé ☃ and words it never saw, 12345!", "the " * 200,
+             "The cat sees the caf\u00e9.", "The cat sees the cafe\u0301."]  # composed and decomposed é
 
 
 def test_savedmodel_and_onnx_predict_the_same_translations(demo_export):
@@ -83,6 +84,7 @@ def test_savedmodel_and_onnx_predict_the_same_translations(demo_export):
     assert [row["token_ids"] for row in saved] == [row["token_ids"] for row in onnx]
     assert all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(saved, onnx))
     assert saved[0]["translation"] == "El gato rojo ve al perro."
+    assert saved[-2]["token_ids"] == saved[-1]["token_ids"]  # one NFC normalisation in the graph
 
 
 def test_onnx_beam_one_is_greedy_and_the_savedmodel_refuses_another_beam(demo_export):
@@ -126,6 +128,21 @@ def test_reversing_sequences_is_learned_exactly(tmp_path):
     test = metrics_of(tmp_path)["test"]
     assert test["pairs"] > 100 and test["greedy"]["exact_match"] == 1.0, test
     assert test["greedy"]["bleu"] == 100.0
+
+
+@pytest.mark.slow
+def test_mixed_precision_on_two_replicas_trains_and_exports_with_parity(tmp_path):
+    data = reverse_task(tmp_path / "reverse.tsv", count=600)
+    result = run("apps.translation.train", "--data", str(data), "--precision", "mixed_float16", "--strategy",
+                 "mirrored", "--cpu-devices", "2", "--attention", "bahdanau", "--units", "32", "--embeddings",
+                 "none", "--embedding-dim", "16", "--epochs", "2", "--beam", "2", "--batch-size", "16", "--verbose", "2",
+                 env=environment(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MirroredStrategy with 2 replicas" in result.stdout and "precision: mixed_float16" in result.stdout
+    assert "overflow" not in result.stderr
+    manifest = json.loads((tmp_path / "exported" / "translation" / "manifest.json").read_text())
+    assert manifest["parity"]["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert "keys" in manifest["onnx"]["models"]["decoder_step"]["inputs"]
 
 
 def test_a_line_without_a_tab_stops_with_its_file_and_line(tmp_path):
