@@ -20,7 +20,8 @@ def bucket_boundaries(lengths, count=8):
     return sorted({int(q) + 1 for q in quantiles if q >= 1})
 
 
-def _dense(ids):
+def dense_ids(ids):
+    """A dataset element's ids as a plain tensor: slices of a ragged tensor arrive ragged."""
     return ids.to_tensor() if isinstance(ids, tf.RaggedTensor) else ids
 
 
@@ -49,7 +50,7 @@ def sequence_dataset(sequences, targets, *, batch_size, shuffle=False, seed=1337
     dataset = tf.data.Dataset.from_tensor_slices((ragged_ids(sequences), targets))
     # Slices of a ragged tensor arrive as rank-0 "ragged" specs, which padded_batch rejects;
     # converting each element to a dense tensor here makes every later step a plain tensor op.
-    dataset = dataset.map(lambda ids, target: (_dense(ids), target), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda ids, target: (dense_ids(ids), target), num_parallel_calls=tf.data.AUTOTUNE)
     if shuffle:
         dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
     boundaries = bucket_boundaries(lengths) if buckets and len(sequences) > batch_size else []

@@ -30,7 +30,7 @@ from apps.translation.report import plot_attention, write_translations
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
-from shared.pipeline import bucket_boundaries, ragged_ids
+from shared.pipeline import bucket_boundaries, dense_ids, ragged_ids
 from shared.text import BOS_ID, EOS_ID, TextConfig, Tokenizer, Vocabulary, tokenize
 from shared.training import add_training_arguments, fit, make_optimizer, prepare_run_dir, start_run, write_metrics
 
@@ -130,8 +130,7 @@ def encode_pairs(source_tokenizer, target_tokenizer, source_tokens, target_token
 def pair_dataset(sources, targets, *, batch_size, shuffle=False, seed=0, drop_remainder=False):
     """``({"source", "target_in"}, target_out, weights)`` batches of similar-length pairs."""
     dataset = tf.data.Dataset.from_tensor_slices((ragged_ids(sources), ragged_ids(targets)))
-    dataset = dataset.map(lambda s, t: (s.to_tensor() if isinstance(s, tf.RaggedTensor) else s,
-                                        t.to_tensor() if isinstance(t, tf.RaggedTensor) else t))
+    dataset = dataset.map(lambda s, t: (dense_ids(s), dense_ids(t)))
     if shuffle:
         dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
     lengths = [max(len(s), len(t)) for s, t in zip(sources, targets)]

@@ -102,9 +102,12 @@ def test_onnx_beam_one_is_greedy_and_the_savedmodel_refuses_another_beam(demo_ex
 
 def test_stdin_lines_are_translated_in_order(demo_export):
     root, _ = demo_export
-    result = run("apps.translation.predict", stdin="A dog.\nThe cats are near the river.\n", env=environment(root))
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert len(result.stdout.splitlines()) == 2
+    lines = ["The cats are near the river.", "", "A dog."]
+    piped = run("apps.translation.predict", stdin="\n".join(lines) + "\n", env=environment(root))
+    assert piped.returncode == 0, piped.stderr[-2000:]
+    alone = [json_rows(run("apps.translation.predict", "--json", line, env=environment(root)))[0]["translation"]
+             for line in reversed(lines)]
+    assert piped.stdout.splitlines() == alone[::-1]
 
 
 def reverse_task(path, count=1500, seed=7):
