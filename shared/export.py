@@ -230,7 +230,7 @@ def _describe_one_signature(signature):
 
 
 _ONNX_DTYPES = {"tensor(float)": "float32", "tensor(double)": "float64", "tensor(float16)": "float16",
-                "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool",
+                "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(uint8)": "uint8", "tensor(bool)": "bool",
                 "tensor(string)": "string"}
 
 

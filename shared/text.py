@@ -45,6 +45,13 @@ _LINE_BREAK_RE = re.compile(LINE_BREAK_PATTERN)
 
 _WORD_CATEGORIES = ("L", "M", "N")
 
+# Rules 4 to 6 as the tokenizer spec states them (a trailing * matches a whole category group).
+SPLITTING_RULES = {
+    "remove_categories": ["Cf"],
+    "space_categories": ["Zs", "Zl", "Zp", "Cc"],
+    "word_categories": ["L*", "M*", "N*"],
+}
+
 # Detokenisation: generated tokens back to text ("¿ dónde está ?" -> "¿dónde está?"). Each
 # rule is a (pattern, replacement) pair that Python's re and TensorFlow's RE2 read alike,
 # applied in order to the tokens joined by single spaces. Closing punctuation attaches to
@@ -214,13 +221,8 @@ class Tokenizer:
                 "strip_line_breaks": self.config.strip_line_breaks,
                 "line_break_pattern": LINE_BREAK_PATTERN,
             },
-            "splitting": {
-                "remove_categories": ["Cf"],
-                "space_categories": ["Zs", "Zl", "Zp", "Cc"],
-                "word_categories": ["L*", "M*", "N*"],
-                "other_characters": "each a token of its own",
-                "unicode_version": unicodedata.unidata_version,
-            },
+            "splitting": {**SPLITTING_RULES, "other_characters": "each a token of its own",
+                          "unicode_version": unicodedata.unidata_version},
             "max_length": self.max_length,
             "special_tokens": {"pad": PAD, "unk": UNK, "bos": BOS, "eos": EOS},
             "special_ids": {"pad": PAD_ID, "unk": UNK_ID, "bos": BOS_ID, "eos": EOS_ID},
@@ -241,6 +243,10 @@ class Tokenizer:
                 f"tokenizer version {spec.get('version')!r} is not supported; "
                 f"this seqapps reads version {TOKENIZER_VERSION}: re-export the model",
             )
+        splitting = {key: spec.get("splitting", {}).get(key) for key in SPLITTING_RULES}
+        if splitting != SPLITTING_RULES:
+            raise DataError(source, f"splitting rules {splitting} are not the ones this seqapps implements "
+                                    f"({SPLITTING_RULES}): re-export the model")
         norm = spec["normalization"]
         config = TextConfig(norm["unicode_form"], norm["lowercase"], norm["strip_line_breaks"])
         return cls(Vocabulary(list(spec["vocabulary"])), config, int(spec["max_length"]))

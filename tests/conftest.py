@@ -30,3 +30,11 @@ def isolated_dirs(tmp_path, monkeypatch):
                       ("SEQAPPS_EXPORT_DIR", "exported")):
         monkeypatch.setenv(name, str(tmp_path / sub))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory):
+    """Every app's demo export, trained once per session on first use (see tests/demo_exports.py)."""
+    from tests.demo_exports import DemoExports
+
+    return DemoExports(tmp_path_factory)

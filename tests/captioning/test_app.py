@@ -23,17 +23,9 @@ def environment(root):
 
 
 @pytest.fixture(scope="module")
-def demo_export(tmp_path_factory):
-    """Train on 1,500 generated scenes for 12 short epochs and export, once (about 2 minutes).
-
-    The full default run (3,000 scenes, 30 epochs) reaches near-perfect exact match; this
-    shorter one must already beat the nearest-neighbour baseline clearly.
-    """
-    root = tmp_path_factory.mktemp("captioning")
-    result = run("apps.captioning.train", "--demo-images", "1500", "--epochs", "12", "--learning-rate", "4e-3",
-                 *SMALL_MODEL, env=environment(root))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, result.stdout
+def demo_export(demo_exports):
+    """The session's captioning demo export (tests/demo_exports.py)."""
+    return demo_exports("captioning")
 
 
 def demo_test_images(root, count):

@@ -15,14 +15,9 @@ SENTENCES = ["Maria Lopez joined the Bank of England in New York last week .",
 
 
 @pytest.fixture(scope="module")
-def demo_export(tmp_path_factory):
-    """Train on the offline demo data and export, once for this module."""
-    root = tmp_path_factory.mktemp("ner")
-    env = {"SEQAPPS_CACHE": str(root / "cache"), "SEQAPPS_RUNS_DIR": str(root / "runs")}
-    result = run("apps.ner.train", "--epochs", "15", "--learning-rate", "5e-3", "--export-dir", str(root / "exported"),
-                 "--verbose", "2", env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, result.stdout
+def demo_export(demo_exports):
+    """The session's ner demo export (tests/demo_exports.py)."""
+    return demo_exports("ner")
 
 
 def test_offline_default_trains_scores_and_exports(demo_export):

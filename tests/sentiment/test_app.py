@@ -11,14 +11,9 @@ TEXTS = ["A moving, beautifully acted film.", "Dull, predictable and far too lon
 
 
 @pytest.fixture(scope="module")
-def demo_export(tmp_path_factory):
-    """Train on the offline default demo data and export, once for this module."""
-    root = tmp_path_factory.mktemp("sentiment")
-    env = {"SEQAPPS_CACHE": str(root / "cache"), "SEQAPPS_RUNS_DIR": str(root / "runs")}
-    result = run("apps.sentiment.train", "--epochs", "2", "--export-dir", str(root / "exported"), "--verbose", "2",
-                 env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, result.stdout
+def demo_export(demo_exports):
+    """The session's sentiment demo export (tests/demo_exports.py)."""
+    return demo_exports("sentiment")
 
 
 def test_offline_default_trains_evaluates_and_exports(demo_export):

@@ -15,14 +15,9 @@ SMALL_MODEL = ["--units", "16", "--layers", "1", "--verbose", "2"]
 
 
 @pytest.fixture(scope="module")
-def demo_export(tmp_path_factory):
-    """Train on the synthetic demo prices (a learnable AR(1) pattern) and export, once."""
-    root = tmp_path_factory.mktemp("stocks")
-    env = {"SEQAPPS_RUNS_DIR": str(root / "runs")}
-    result = run("apps.stocks.train", "--data", "demo", "--epochs", "8", "--horizon", "3", "--learning-rate", "3e-3",
-                 "--export-dir", str(root / "exported"), *SMALL_MODEL, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, result.stdout
+def demo_export(demo_exports):
+    """The session's stocks demo export (tests/demo_exports.py)."""
+    return demo_exports("stocks")
 
 
 def test_demo_model_learns_the_pattern_and_reports_every_baseline(demo_export):

@@ -19,13 +19,9 @@ def environment(root):
 
 
 @pytest.fixture(scope="module")
-def demo_export(tmp_path_factory):
-    """Train on 2,000 generated demo pairs for 12 epochs and export with beam 3, once (about a minute)."""
-    root = tmp_path_factory.mktemp("translation")
-    result = run("apps.translation.train", "--demo-size", "2000", "--epochs", "12", "--beam", "3",
-                 *SMALL_MODEL, env=environment(root))
-    assert result.returncode == 0, result.stderr[-3000:]
-    return root, result.stdout
+def demo_export(demo_exports):
+    """The session's translation demo export (tests/demo_exports.py)."""
+    return demo_exports("translation")
 
 
 def metrics_of(root, run_name="translation"):
