@@ -38,3 +38,19 @@ def demo_exports(tmp_path_factory):
     from tests.demo_exports import DemoExports
 
     return DemoExports(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def all_demo_exports(demo_exports, tmp_path_factory):
+    """One export root with all five apps' demo exports and a models.config covering them."""
+    from tests.demo_exports import combined_export_root
+
+    return combined_export_root(demo_exports, tmp_path_factory.mktemp("all-exports"))
+
+
+@pytest.fixture(scope="session")
+def node_client():
+    """The Node.js client (clients/node) with its packages installed (``npm ci --ignore-scripts``, once)."""
+    from tests.clients.node.client import NodeClient
+
+    return NodeClient.installed()

@@ -46,3 +46,20 @@ class DemoExports:
             assert result.returncode == 0, result.stderr[-3000:]
             self.done[app] = (root, result.stdout)
         return self.done[app]
+
+
+APPS = tuple(DEMO_TRAINING)
+
+
+def combined_export_root(demo_exports, folder):
+    """One export root holding every app's demo export (symlinked) and its models.config."""
+    from shared.export import write_models_config
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for app in APPS:
+        root, _ = demo_exports(app)
+        link = folder / app
+        if not link.exists():
+            link.symlink_to(root / "exported" / app, target_is_directory=True)
+    write_models_config(folder)
+    return folder

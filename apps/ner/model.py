@@ -87,7 +87,10 @@ class CharCNN(keras.layers.Layer):
 
     def call(self, char_ids):
         real = ops.cast(char_ids > 0, self.compute_dtype)[..., None]
-        features = self.conv(self.embedding(char_ids))
+        # Padding characters enter the convolution as zeros, the same zeros "same" padding
+        # adds at a word's end: a word's features must not depend on how long the longest
+        # word of its batch is.
+        features = self.conv(self.embedding(char_ids) * real)
         lowest = ops.cast(-1e4, self.compute_dtype)
         pooled = ops.max(features * real + lowest * (1.0 - real), axis=2)
         return pooled * ops.cast(_has_chars(char_ids), self.compute_dtype)[..., None]

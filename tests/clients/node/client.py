@@ -17,22 +17,29 @@ from shared.paths import REPO_ROOT
 CLIENT_DIR = REPO_ROOT / "clients" / "node"
 
 
+def npm_installed(directory):
+    """``npm ci --ignore-scripts`` in ``directory`` unless its lock file is installed already;
+    returns the path of ``node`` (the test is skipped without Node.js)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("Node.js (node and npm) is not installed: apt-get install nodejs npm")
+    stamp = directory / "node_modules" / ".package-lock.json"
+    lock = directory / "package-lock.json"
+    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+        result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=directory,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, \
+            f"npm ci failed in {directory}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    return node
+
+
 class NodeClient:
     def __init__(self, node):
         self.node = node
 
     @classmethod
     def installed(cls):
-        node, npm = shutil.which("node"), shutil.which("npm")
-        if node is None or npm is None:
-            pytest.skip("Node.js (node and npm) is not installed: apt-get install nodejs npm")
-        stamp = CLIENT_DIR / "node_modules" / ".package-lock.json"
-        lock = CLIENT_DIR / "package-lock.json"
-        if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
-            result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=CLIENT_DIR,
-                                    capture_output=True, text=True, timeout=600)
-            assert result.returncode == 0, f"npm ci failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
-        return cls(node)
+        return cls(npm_installed(CLIENT_DIR))
 
     def run(self, *args, stdin=None, timeout=300):
         """``node clients/node/cli.js ARGS``, from the repository root."""
