@@ -1,10 +1,14 @@
-"""Every consumer example in README.md's deployment section runs, as written, on real exports.
+"""Every consumer example in README.md runs, as written, on real exports.
 
-The examples use the default export root ``exported/``: they run in a folder where
-``exported`` holds the five demo exports and ``clients``, ``web``, ``shared`` and ``apps``
-are the repository's.
+That is the deployment section's commands and code, and every predict command of the app
+sections. The examples use the default export root ``exported/``: they run in a folder
+where ``exported`` holds the five demo exports, ``clients``, ``web``, ``shared`` and
+``apps`` are the repository's, and the input files they name (``reviews.txt``,
+``photo.jpg``, ``prices.csv``, ...) are small stand-ins made here in the same formats.
 """
 
+import csv
+import gzip
 import json
 import os
 import re
@@ -16,32 +20,73 @@ import time
 import urllib.request
 
 import pytest
+from PIL import Image
 
+from apps.stocks.data import demo_prices
 from shared.paths import REPO_ROOT
 
 SECTION = "## Deploy anywhere"
 BLOCK = re.compile(r"```(bash|js|python)\n(.*?)```", re.S)
 
 
-def deployment_examples():
+def readme_sections():
+    """The README split at the deployment section: ``(everything else, the deployment section)``."""
     text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index(SECTION)
     end = text.index("\n## ", start + len(SECTION))
-    return BLOCK.findall(text[start:end])
+    return text[:start] + text[end:], text[start:end]
+
+
+def deployment_examples():
+    return BLOCK.findall(readme_sections()[1])
+
+
+def predict_commands():
+    """The app sections' predict command lines (comments cut)."""
+    lines = [line.split("  #")[0].strip() for kind, code in BLOCK.findall(readme_sections()[0]) if kind == "bash"
+             for line in code.splitlines()]
+    return [line for line in lines if re.search(r"apps\.\w+\.predict", line)]
 
 
 @pytest.fixture(scope="module")
-def workdir(all_demo_exports, node_client, tmp_path_factory):
+def workdir(all_demo_exports, demo_exports, node_client, tmp_path_factory):
     folder = tmp_path_factory.mktemp("readme")
     (folder / "exported").symlink_to(all_demo_exports, target_is_directory=True)
     for name in ("clients", "web", "shared", "apps"):
         (folder / name).symlink_to(REPO_ROOT / name, target_is_directory=True)
+    write_stand_in_inputs(folder, demo_exports("captioning")[0])
     return folder
 
 
-def environment():
-    env = {key: value for key, value in os.environ.items() if key != "SEQAPPS_EXPORT_DIR"}
-    return {**env, "PYTHONPATH": str(REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+def write_stand_in_inputs(folder, captioning_root):
+    """The files the README's commands read, in the formats the apps take."""
+    (folder / "reviews.txt").write_text("A moving, beautifully acted film.\nDull and far too long.\n")
+    (folder / "sentences.txt").write_text("The red cat sees the dog.\nWhere is the station?\n")
+    scenes = sorted(captioning_root.glob("cache/captioning/*/images/*.png"))[:2]
+    (folder / "photos").mkdir()
+    with Image.open(scenes[0]) as first, Image.open(scenes[1]) as second:
+        first.convert("RGB").save(folder / "photo.jpg", quality=90)
+        second.save(folder / "other.png")
+        first.convert("RGB").save(folder / "photos" / "one.jpg")
+        second.convert("RGB").save(folder / "photos" / "two.jpg")
+    series = demo_prices(days=200, tickers=("AAPL", "MSFT")).series
+    with (folder / "prices.csv").open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"])
+        for date, (open_, high, low, close, volume) in zip(series["AAPL"].dates, series["AAPL"].ohlcv):
+            writer.writerow([date, open_, high, low, close, close, int(volume)])
+    with gzip.open(folder / "all_stocks_5yr.csv.gz", "wt", newline="") as file:  # the long multi-ticker layout
+        writer = csv.writer(file)
+        writer.writerow(["date", "open", "high", "low", "close", "volume", "Name"])
+        for ticker, prices in series.items():
+            for date, (open_, high, low, close, volume) in zip(prices.dates, prices.ohlcv):
+                writer.writerow([date, open_, high, low, close, int(volume), ticker])
+
+
+def environment(workdir):
+    """The Python commands' default export root is the repository's ``exported/``: point it here."""
+    return {**os.environ, "SEQAPPS_EXPORT_DIR": str(workdir / "exported"), "PYTHONPATH": str(REPO_ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
 def free_port():
@@ -54,7 +99,8 @@ def serve_and_probe(command, workdir):
     """A server example: start it, fetch the page and a manifest through it, stop it."""
     port = free_port()
     argv = [str(port) if word == "8000" else word for word in shlex.split(command)]
-    server = subprocess.Popen(argv, cwd=workdir, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = subprocess.Popen(argv, cwd=workdir, env=environment(workdir), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -77,19 +123,26 @@ def run_bash_line(line, workdir):
         return serve_and_probe(command, workdir)
     # npm installs into the repository's own folders (npm resolves --prefix through no symlinks)
     cwd = REPO_ROOT if command.startswith("npm ") else workdir
-    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=environment(), capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=environment(workdir), capture_output=True,
+                            text=True, timeout=600)
     assert result.returncode == 0, f"`{command}` failed:\n{result.stderr[-3000:]}"
     if "--json" in command:
-        rows = [json.loads(row) for row in result.stdout.splitlines()]
-        assert rows and all("text" in row for row in rows), result.stdout
-    elif "cli.js" in command:
+        rows = [json.loads(row) for row in result.stdout.split("\n") if row]
+        assert rows and all(isinstance(row, dict) for row in rows), result.stdout
+    elif "cli.js" in command or "predict" in command:
         assert result.stdout.strip(), f"`{command}` printed nothing"
 
 
-def test_the_section_has_examples_for_each_consumer():
+def test_the_readme_has_examples_for_each_consumer():
     kinds = [kind for kind, _ in deployment_examples()]
     assert kinds.count("bash") >= 2 and "js" in kinds and "python" in kinds
+    apps = {re.search(r"apps\.(\w+)\.predict", line).group(1) for line in predict_commands()}
+    assert apps == {"sentiment", "ner", "stocks", "captioning", "translation"}
+
+
+def test_every_predict_command_of_the_app_sections_runs(workdir):
+    for command in predict_commands():
+        run_bash_line(command.replace("python -m", f"{sys.executable} -m"), workdir)
 
 
 def test_every_deployment_example_runs(workdir):
@@ -100,8 +153,8 @@ def test_every_deployment_example_runs(workdir):
                     run_bash_line(line, workdir)
             continue
         argv = ([sys.executable, "-"] if kind == "python" else ["node", "--input-type=module"])
-        result = subprocess.run(argv, input=code, cwd=workdir, env=environment(), capture_output=True, text=True,
-                                timeout=300)
+        result = subprocess.run(argv, input=code, cwd=workdir, env=environment(workdir), capture_output=True,
+                                text=True, timeout=300)
         assert result.returncode == 0, f"the {kind} example failed:\n{result.stderr[-3000:]}"
         assert result.stdout.strip(), f"the {kind} example printed nothing"
         if kind == "python":
