@@ -13,7 +13,8 @@ def test_node_rows_equal_python_rows_from_arguments_and_stdin(demo_exports, node
     python = json_rows(run("apps.sentiment.predict", "--runtime", "onnx", "--json", "--export-dir", str(export_dir),
                            *TEXTS))
     assert_rows_match(node_client.rows("sentiment", "--export-dir", export_dir, *TEXTS), python)
-    piped = node_client.rows("sentiment", "--export-dir", export_dir, "--batch-size", "2", stdin="\n".join(TEXTS) + "\n")
+    piped = node_client.rows("sentiment", "--export-dir", export_dir, "--batch-size", "2",
+                             stdin="\n".join(TEXTS) + "\n")
     assert_rows_match(piped, python)
     assert [row["label"] for row in python] and all(row["text"] == text for row, text in zip(piped, TEXTS))
 

@@ -157,7 +157,8 @@ def test_bad_rows_fail_with_file_line_like_python(demo_exports, node_client, tmp
 def test_other_errors_are_one_line(demo_exports, node_client, tmp_path, price_files):
     export_dir = _export(demo_exports)
     acme, _ = price_files
-    for args in (["--as-of", "2015-13-01", acme], ["--as-of", "2015-01-20", acme], ["--ticker", "NOPE", "--ticker", "acme", acme],
+    for args in (["--as-of", "2015-13-01", acme], ["--as-of", "2015-01-20", acme],
+                 ["--ticker", "NOPE", "--ticker", "acme", acme],
                  [tmp_path / "missing.csv"]):
         python = _one_line_error(_python(export_dir, *args))
         assert _one_line_error(node_client.run("stocks", "--export-dir", export_dir, *args)) == python
