@@ -30,6 +30,28 @@ def write_text(path, text):
     return path
 
 
+def write_file(path, write, suffix=""):
+    """Let ``write(temporary_path)`` write a file (``model.save_weights``), fsync it, ``os.replace`` it.
+
+    ``suffix`` ends the temporary name, for writers that check it (Keras wants ``.weights.h5``).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as stream:
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
 def write_json(path, payload):
     return write_text(path, json.dumps(payload, ensure_ascii=False, indent=1) + "\n")
 

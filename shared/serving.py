@@ -83,8 +83,12 @@ class OnnxRunner:
 
 
 def _to_numpy(value):
+    """Byte strings become ``str`` in an object array: a fixed-width ``<U`` array would pad
+    every entry to the longest (gigabytes for one long token) and drop trailing NULs."""
     if value.dtype == object:
-        return np.array([item.decode("utf-8") for item in value.ravel()]).reshape(value.shape)
+        decoded = np.empty(value.size, dtype=object)
+        decoded[:] = [item.decode("utf-8") for item in value.ravel()]
+        return decoded.reshape(value.shape)
     return value
 
 
@@ -124,7 +128,8 @@ def _main(argv):
     _, path, inputs_path, outputs_path = argv
     inputs = json.loads(Path(inputs_path).read_text(encoding="utf-8"))
     outputs = SavedModelRunner(path)(**{name: _from_json(value) for name, value in inputs.items()})
-    np.savez(outputs_path, **outputs)
+    np.savez(outputs_path, **{name: value.astype(str) if value.dtype == object else value  # no pickle
+                              for name, value in outputs.items()})
     return 0
 
 

@@ -8,7 +8,6 @@ and a run directory holding ``config.json``, ``metrics.json`` and a plot of the 
 
 import argparse
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from shared.atomic import write_json
+from shared.atomic import write_file, write_json
 from shared.errors import SeqappsError
 from shared.paths import default_runs_dir
 from shared.precision import PRECISIONS
@@ -149,10 +148,9 @@ class BestWeights(keras.callbacks.Callback):
         value = (logs or {}).get(self.monitor)
         if value is None or not np.isfinite(value) or not self._improved(value):
             return
+        write_file(self.path, lambda temporary: self.model.save_weights(temporary, overwrite=True),
+                   suffix=".weights.h5")
         self.best, self.best_epoch = float(value), epoch + 1
-        temporary = self.path.with_name("best.tmp.weights.h5")
-        self.model.save_weights(temporary)
-        os.replace(temporary, self.path)
         write_json(self.record, {"monitor": self.monitor, "value": self.best, "epoch": self.best_epoch})
 
 

@@ -274,7 +274,7 @@ def encoder_inputs(paths, choice, cnn, *, batch_size=32, log=print):
     if (folder / "index.json").exists():
         index = json.loads((folder / "index.json").read_text())
         log(f"image {'features' if choice.pretrained else 'pixels'} loaded from the cache {folder}")
-        return np.load(folder / "inputs.npy", mmap_mode="r"), index["kept"], [tuple(f) for f in index["failures"]]
+        return np.load(folder / "inputs.npy", mmap_mode="r", allow_pickle=False), index["kept"], [tuple(f) for f in index["failures"]]
 
     kept, failures, rows, batch = [], [], [], []
     forward = forward_function(cnn) if choice.pretrained else None
@@ -310,7 +310,7 @@ def _save_cache(folder, array, kept, failures):
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = folder.with_name(folder.name + f".tmp{os.getpid()}")
     staging.mkdir(exist_ok=True)
-    np.save(staging / "inputs.npy", array)
+    np.save(staging / "inputs.npy", array, allow_pickle=False)
     (staging / "index.json").write_text(json.dumps({"kept": kept, "failures": failures}))
     try:
         staging.rename(folder)

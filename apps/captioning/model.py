@@ -20,6 +20,7 @@ from shared.layers import SuppressTokens
 from shared.text import BOS_ID, PAD_ID, UNK_ID
 
 
+@keras.saving.register_keras_serializable(package="seqapps")
 class CaptionCell(keras.layers.Layer):
     """One decoder step. State ``[h, c]``, plus the flattened features and keys with attention.
 
@@ -69,6 +70,7 @@ class CaptionCell(keras.layers.Layer):
                 "attention_dim": self.attention_dim}
 
 
+@keras.saving.register_keras_serializable(package="seqapps")
 class GridCoordinates(keras.layers.Layer):
     """Append each cell's (row, column) in [-1, 1] to its features.
 

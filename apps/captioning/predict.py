@@ -29,6 +29,10 @@ def build_parser():
     return parser
 
 
+# Pillow's names for the formats tf.io.decode_image reads (MPO: multi-picture JPEG from cameras)
+IMAGE_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP"}
+
+
 def read_image_files(paths):
     """Every file's bytes, checked up front so one bad file is named before any work is done."""
     from PIL import Image, UnidentifiedImageError
@@ -41,18 +45,38 @@ def read_image_files(paths):
         data = path.read_bytes()
         try:
             with Image.open(path) as image:
+                image_format = image.format
                 image.verify()
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise SeqappsError(f"{path}: not a readable image ({error})") from None
+        if image_format not in IMAGE_FORMATS:
+            # the SavedModel's graph decodes only these (TIFF, ICO, PPM... would crash it)
+            raise SeqappsError(f"{path}: {image_format} images are not supported (use JPEG, PNG, GIF or BMP)")
         contents.append(data)
     return contents
+
+
+class UndecodableImage(Exception):
+    def __init__(self, index, reason):
+        super().__init__(reason)
+        self.index, self.reason = index, reason
 
 
 def savedmodel_captioner(manifest, decoding):
     runner = SavedModelRunner(artifact_path(manifest, manifest["savedmodel"]["path"]))
 
     def caption(contents):
-        out = runner(image_bytes=np.array(contents, dtype=object))
+        try:
+            out = runner(image_bytes=np.array(contents, dtype=object))
+        except runner._tf.errors.InvalidArgumentError:
+            # Pillow's verify() passes some corrupt JPEGs that the graph's decoder refuses:
+            # find which one, so the user gets its name rather than a traceback
+            for index, data in enumerate(contents):
+                try:
+                    runner(image_bytes=np.array([data], dtype=object))
+                except runner._tf.errors.InvalidArgumentError:
+                    raise UndecodableImage(index, "corrupt image data") from None
+            raise
         return [(str(text), [int(i) for i in ids], float(score))
                 for text, ids, score in zip(out["caption"], out["token_ids"], out["score"])]
     return caption
@@ -84,7 +108,11 @@ def caption_files(paths, *, runtime="savedmodel", export_dir=None, batch_size=16
     caption = (savedmodel_captioner if runtime == "savedmodel" else onnx_captioner)(manifest, decoding)
     rows = []
     for chunk_paths, chunk in zip(batches(list(paths), batch_size), batches(contents, batch_size)):
-        for path, (text, ids, score) in zip(chunk_paths, caption(chunk)):
+        try:
+            captions = caption(chunk)
+        except UndecodableImage as error:
+            raise SeqappsError(f"{chunk_paths[error.index]}: not a readable image ({error.reason})") from None
+        for path, (text, ids, score) in zip(chunk_paths, captions):
             rows.append({"image": str(path), "caption": text, "token_ids": ids, "score": round(score, 6)})
     return rows
 

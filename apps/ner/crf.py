@@ -61,6 +61,11 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     """The highest-scoring tag sequence for each sentence: int32 ``[batch, time]``, 0 on padding."""
     emissions = ops.cast(emissions, "float32")
     mask = ops.cast(mask, "bool")
+    # Two padding steps at the end, cut off again below: with one token (or none) the
+    # loops would otherwise scan zero steps, which a SavedModel's graph cannot stack.
+    time = tf.shape(emissions)[1]
+    emissions = tf.pad(emissions, [[0, 0], [0, 2], [0, 0]])
+    mask = tf.concat([mask, tf.zeros(tf.stack([tf.shape(mask)[0], 2]), tf.bool)], axis=1)
     num_tags = ops.shape(transitions)[0]
     identity = ops.arange(num_tags, dtype="int32")
     score0 = start[None, :] + emissions[:, 0]
@@ -90,7 +95,7 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     earlier = ops.flip(tf.scan(backward, ops.flip(pointers, axis=0), initializer=last_tag), axis=0)
     tags = ops.concatenate([earlier, last_tag[None]], axis=0)
     tags = ops.moveaxis(tags, 0, 1)
-    return ops.where(mask, tags, ops.zeros_like(tags))
+    return ops.where(mask, tags, ops.zeros_like(tags))[:, :time]
 
 
 @keras.saving.register_keras_serializable(package="seqapps")

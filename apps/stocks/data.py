@@ -824,7 +824,7 @@ def _goog_table():
         raise SeqappsError("matplotlib:goog needs matplotlib (pip install matplotlib); or pass "
                            "a price file with --data") from None
     sample = cbook.get_sample_data("goog.npz")
-    with (sample if hasattr(sample, "files") else np.load(sample)) as npz:
+    with (sample if hasattr(sample, "files") else np.load(sample, allow_pickle=False)) as npz:
         prices = npz["price_data"]
     values = np.stack([prices[name].astype(np.float64) for name in COLUMNS], axis=1)
     return _Table("yahoo", prices["date"].astype("datetime64[D]"), values,
