@@ -11,25 +11,6 @@ import tempfile
 from pathlib import Path
 
 
-def write_text(path, text):
-    """Write through a temporary file in the same folder, fsync, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
-
-
 def write_file(path, write, suffix=""):
     """Let ``write(temporary_path)`` write a file (``model.save_weights``), fsync it, ``os.replace`` it.
 
@@ -50,6 +31,11 @@ def write_file(path, write, suffix=""):
             os.unlink(temporary)
         raise
     return path
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) through a temporary file in the same folder, fsync, then ``os.replace``."""
+    return write_file(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"))
 
 
 def write_json(path, payload):
