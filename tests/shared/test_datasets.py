@@ -1,16 +1,15 @@
 import gzip
 import hashlib
 import http.server
-import io
 import tarfile
 import threading
-import zipfile
 from functools import partial
 from types import SimpleNamespace
 
 import pytest
 
 from shared import datasets
+from tests.archives import link_member, make_tar, make_zip
 from shared.datasets import (RemoteDataset, cached_path, fetch, iter_lines, open_text,
                              read_text, safe_extract, sha256_file)
 from shared.errors import DataError, SeqappsError
@@ -205,37 +204,6 @@ def test_fetch_extracts_archives_once(tmp_path, served, web_root):
 
 
 # --- safe_extract ------------------------------------------------------------------------
-
-
-def make_tar(files, mode="w:gz", extra=()):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for info in extra:
-            tar.addfile(info)
-    return buffer.getvalue()
-
-
-def make_zip(files, symlinks=()):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-        for name, target in symlinks:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16)
-            archive.writestr(info, target)
-    return buffer.getvalue()
-
-
-def link_member(name, target, kind=tarfile.SYMTYPE):
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = target
-    return info
 
 
 @pytest.mark.parametrize("archive_bytes, member", [

@@ -14,10 +14,8 @@ Already covered elsewhere (not repeated here):
 
 import ast
 import hashlib
-import io
 import re
 import tarfile
-import zipfile
 from pathlib import Path
 
 import keras
@@ -25,6 +23,7 @@ import numpy as np
 import pytest
 
 from shared import datasets
+from tests.archives import link_member, make_tar, make_zip
 from shared.datasets import RemoteDataset, cached_path, fetch, safe_extract
 from shared.errors import SeqappsError
 
@@ -109,48 +108,18 @@ def test_a_corrupted_cached_archive_is_downloaded_and_extracted_again(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-def make_tar(files, extra=()):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        for info in extra:
-            tar.addfile(info)
-    return buffer.getvalue()
-
-
-def tar_link(name, target, kind=tarfile.SYMTYPE):
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return info
-
-
-def make_zip(files, symlinks=()):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(zipfile.ZipInfo(name), data)
-        for name, target in symlinks:
-            info = zipfile.ZipInfo(name)
-            info.external_attr = 0o120777 << 16
-            archive.writestr(info, target)
-    return buffer.getvalue()
-
-
 # The unsafe member always comes after a good one, so "refused before anything is written"
 # is really tested. Cases already in test_datasets.py are repeated only through fetch().
 UNSAFE = {
     "tar-absolute": (lambda: make_tar({"ok.txt": b"1", "/tmp/seqapps-evil": b"x"}), "/tmp/seqapps-evil"),
     "tar-dotdot": (lambda: make_tar({"ok.txt": b"1", "../evil": b"x"}), "../evil"),
     "tar-symlink-then-write-through-it": (
-        lambda: make_tar({"ok.txt": b"1"}, extra=[tar_link("escape", "..")]), "escape"),
+        lambda: make_tar({"ok.txt": b"1"}, extra=[link_member("escape", "..")]), "escape"),
     "tar-relative-symlink-outside": (
-        lambda: make_tar({"ok.txt": b"1"}, extra=[tar_link("inner/link", "../../evil")]), "inner/link"),
+        lambda: make_tar({"ok.txt": b"1"}, extra=[link_member("inner/link", "../../evil")]), "inner/link"),
     "tar-hardlink-outside": (
-        lambda: make_tar({"ok.txt": b"1"}, extra=[tar_link("hard", "../evil", tarfile.LNKTYPE)]), "hard"),
-    "tar-chardevice": (lambda: make_tar({"ok.txt": b"1"}, extra=[tar_link("dev", "", tarfile.CHRTYPE)]), "dev"),
+        lambda: make_tar({"ok.txt": b"1"}, extra=[link_member("hard", "../evil", tarfile.LNKTYPE)]), "hard"),
+    "tar-chardevice": (lambda: make_tar({"ok.txt": b"1"}, extra=[link_member("dev", "", tarfile.CHRTYPE)]), "dev"),
     "zip-absolute": (lambda: make_zip({"ok.txt": b"1", "/abs/evil": b"x"}), "/abs/evil"),
     "zip-dotdot": (lambda: make_zip({"ok.txt": b"1", "../evil": b"x"}), "../evil"),
     "zip-backslash-dotdot": (lambda: make_zip({"ok.txt": b"1", "..\\evil": b"x"}), "..\\evil"),
@@ -203,7 +172,7 @@ def test_stocks_archive_reader_never_follows_a_link_member(tmp_path, kind):
     secret = tmp_path / "secret.csv"
     secret.write_text("Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,1\n")
     archive = tmp_path / "prices.tar.gz"
-    archive.write_bytes(make_tar({}, extra=[tar_link("msft.csv", str(secret) if kind == tarfile.SYMTYPE
+    archive.write_bytes(make_tar({}, extra=[link_member("msft.csv", str(secret) if kind == tarfile.SYMTYPE
                                                      else "../secret.csv", kind)]))
     with pytest.raises(SeqappsError, match="expected exactly one .csv member"):
         load_prices(archive, log=None)
