@@ -15,6 +15,7 @@ import csv
 import gzip
 import hashlib
 import http.client
+import io
 import os
 import shutil
 import socket
@@ -24,6 +25,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -68,6 +70,37 @@ def is_gzip(path):
         return file.read(2) == GZIP_MAGIC
 
 
+class _CheckedGzip(gzip.GzipFile):
+    """A gzip stream whose truncated or corrupt data is a DataError naming the file.
+
+    A download cut short is the usual cause; plain ``gzip`` would raise ``EOFError`` from
+    deep inside the reader, with no file name, after the lines before it were read.
+    """
+
+    def _checked(self, read, *args):
+        try:
+            return read(*args)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise DataError(self.name, f"truncated or corrupt gzip data ({error}): download or "
+                            "compress the file again") from None
+
+    def read(self, size=-1):
+        return self._checked(super().read, size)
+
+    def read1(self, size=-1):
+        return self._checked(super().read1, size)
+
+    def peek(self, size):
+        return self._checked(super().peek, size)
+
+    def readline(self, size=-1):
+        return self._checked(super().readline, size)
+
+
+def _open_gzip(path):
+    return _CheckedGzip(filename=str(path), mode="rb")
+
+
 def open_text(path, encoding="utf-8", newline=None):
     """Open a text file for reading, decompressing gzip detected by its magic bytes.
 
@@ -77,13 +110,13 @@ def open_text(path, encoding="utf-8", newline=None):
     """
     python_encoding = _python_encoding(encoding)
     if is_gzip(path):
-        return gzip.open(path, "rt", encoding=python_encoding, newline=newline)
+        return io.TextIOWrapper(_open_gzip(path), encoding=python_encoding, newline=newline)
     return open(path, "r", encoding=python_encoding, newline=newline)
 
 
 def _read_bytes(path):
     if is_gzip(path):
-        with gzip.open(path, "rb") as file:
+        with _open_gzip(path) as file:
             return file.read()
     return Path(path).read_bytes()
 

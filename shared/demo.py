@@ -27,6 +27,8 @@ APPS = {
                    "example": lambda: [str(path) for path in _demo_scenes(2)]},
     "translation": {"metric": ("test", "beam_5", "bleu"), "label": "test BLEU (beam 5)",
                     "example": ["The red cat sees the dog.", "Do the old horses follow my small truck?"]},
+    "textgen": {"metric": ("test", "perplexity_ratio"), "label": "test perplexity / KN", "command": "score",
+                "example": ["The fire spread towards the town.", "Police said the man was arrested."]},
 }
 
 
@@ -36,6 +38,12 @@ def _demo_scenes(count):
 
     folder = demo_dataset()
     return [folder / "images" / name for name in (folder / "Flickr_8k.testImages.txt").read_text().split()[:count]]
+
+
+def headline_metric(app, metrics):
+    """``(label, value)`` of the one number the summary table shows for ``app``'s metrics.json."""
+    value = functools.reduce(lambda part, key: part[key], APPS[app]["metric"], metrics)
+    return APPS[app].get("label", " ".join(APPS[app]["metric"])), value
 
 
 def run(command):
@@ -65,11 +73,9 @@ def main(argv=None):
         seconds = run(command)
         example = APPS[app]["example"]
         for runtime in ("savedmodel", "onnx"):
-            run([python, "-m", f"apps.{app}.predict", "--runtime", runtime,
+            run([python, "-m", f"apps.{app}.{APPS[app].get('command', 'predict')}", "--runtime", runtime,
                  *(example() if callable(example) else example)])
-        metrics = json.loads((default_runs_dir() / "demo" / app / "metrics.json").read_text())
-        value = functools.reduce(lambda part, key: part[key], APPS[app]["metric"], metrics)
-        label = APPS[app].get("label", " ".join(APPS[app]["metric"]))
+        label, value = headline_metric(app, json.loads((default_runs_dir() / "demo" / app / "metrics.json").read_text()))
         manifest = json.loads((default_export_dir() / app / "manifest.json").read_text())
         summary.append((app, f"{label} {value:.3f}", manifest["model_version"], seconds))
     print("\napp          metric (demo data)        export version   train+export")

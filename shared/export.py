@@ -33,6 +33,7 @@ from shared.errors import SeqappsError
 from shared.paths import default_export_dir
 from shared.precision import float32_policy
 from shared.serving import MANIFEST_FORMAT, MANIFEST_VERSION, OnnxRunner, run_savedmodel_in_fresh_process
+from shared.training import is_chief
 
 
 class ExportError(SeqappsError):
@@ -96,7 +97,10 @@ def rebuild_float32(model, build_float32):
 
 
 def export_app(bundle, export_dir=None, *, tolerance=1e-4, log=print):
-    """Write, check and publish one app's export; returns its manifest."""
+    """Write, check and publish one app's export; returns its manifest (None on a worker that is not the chief)."""
+    if not is_chief():
+        log("export: left to the chief worker (every worker holds the same weights)")
+        return None
     app_dir = Path(export_dir or default_export_dir()) / bundle.app
     app_dir.mkdir(parents=True, exist_ok=True)
     staging = app_dir / f".staging-{uuid.uuid4().hex[:8]}"
@@ -263,7 +267,8 @@ def _check_parity(bundle, model, staging, artifacts, tolerance, log):
         return bundle.check_parity(model, staging, tolerance, log)
     feed = bundle.onnx_inputs(bundle.parity_inputs)
     keras_out = model.predict(feed, verbose=0)
-    trained_out = bundle.model.predict(feed, verbose=0)
+    # called directly, not with predict: a model trained by several workers would wait for them
+    trained_out = {name: keras.ops.convert_to_numpy(value) for name, value in bundle.model(feed, training=False).items()}
     saved_out = run_savedmodel_in_fresh_process(staging / "savedmodel", bundle.parity_inputs, staging)
     onnx_out = OnnxRunner(staging / "onnx" / "model.onnx")(**feed)
     report = {"tolerance": tolerance, "examples": len(next(iter(bundle.parity_inputs.values())))}

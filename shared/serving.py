@@ -2,7 +2,7 @@
 
 Predict commands and the export's parity check share these loaders, so what is checked
 at export time is exactly what users run. ``python -m shared.serving savedmodel DIR
-INPUTS.json OUT.npz`` runs a SavedModel in a fresh process (the export parity check uses
+INPUTS.json OUT.npz SIGNATURE`` runs a SavedModel in a fresh process (the export parity check uses
 it to prove the artifact loads without any of the training process's state).
 """
 
@@ -84,7 +84,10 @@ class OnnxRunner:
 
 def _to_numpy(value):
     """Byte strings become ``str`` in an object array: a fixed-width ``<U`` array would pad
-    every entry to the longest (gigabytes for one long token) and drop trailing NULs."""
+    every entry to the longest (gigabytes for one long token) and drop trailing NULs. A
+    scalar string output (TensorFlow gives ``bytes``) becomes a 0-d object array."""
+    if isinstance(value, bytes):
+        value = np.array(value, dtype=object)
     if value.dtype == object:
         decoded = np.empty(value.size, dtype=object)
         decoded[:] = [item.decode("utf-8") for item in value.ravel()]
@@ -92,20 +95,30 @@ def _to_numpy(value):
     return value
 
 
-def run_savedmodel_in_fresh_process(path, inputs, workdir):
-    """Run a SavedModel in a new Python process; returns its outputs as NumPy arrays."""
+def run_savedmodel_in_fresh_process(path, inputs, workdir, *, signature="serving_default"):
+    """Run a SavedModel's ``signature`` in a new Python process; returns its outputs as NumPy arrays.
+
+    ``inputs`` is one call's ``{name: value}``, or a list of them for several calls (one
+    process for all); the result has the same shape.
+    """
     import subprocess
 
+    calls = inputs if isinstance(inputs, list) else [inputs]
     workdir = Path(workdir)
     inputs_path, outputs_path = workdir / "parity_inputs.json", workdir / "parity_outputs.npz"
-    inputs_path.write_text(json.dumps({name: _to_json(value) for name, value in inputs.items()}, ensure_ascii=False),
-                           encoding="utf-8")
-    command = [sys.executable, "-m", "shared.serving", "savedmodel", str(path), str(inputs_path), str(outputs_path)]
+    inputs_path.write_text(json.dumps([{name: _to_json(value) for name, value in call.items()} for call in calls],
+                                      ensure_ascii=False), encoding="utf-8")
+    command = [sys.executable, "-m", "shared.serving", "savedmodel", str(path), str(inputs_path), str(outputs_path),
+               signature]
     result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     if result.returncode != 0:
         raise SeqappsError(f"the exported SavedModel failed to load or run in a fresh process:\n{result.stderr[-2000:]}")
+    outputs = [{} for _ in calls]
     with np.load(outputs_path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+        for key in data.files:
+            index, name = key.split("/", 1)
+            outputs[int(index)][name] = data[key]
+    return outputs if isinstance(inputs, list) else outputs[0]
 
 
 def _to_json(value):
@@ -122,14 +135,17 @@ def _from_json(value):
 
 
 def _main(argv):
-    if len(argv) != 4 or argv[0] != "savedmodel":
-        print("usage: python -m shared.serving savedmodel DIR INPUTS.json OUT.npz", file=sys.stderr)
+    if len(argv) != 5 or argv[0] != "savedmodel":
+        print("usage: python -m shared.serving savedmodel DIR INPUTS.json OUT.npz SIGNATURE", file=sys.stderr)
         return 2
-    _, path, inputs_path, outputs_path = argv
-    inputs = json.loads(Path(inputs_path).read_text(encoding="utf-8"))
-    outputs = SavedModelRunner(path)(**{name: _from_json(value) for name, value in inputs.items()})
-    np.savez(outputs_path, **{name: value.astype(str) if value.dtype == object else value  # no pickle
-                              for name, value in outputs.items()})
+    _, path, inputs_path, outputs_path, signature = argv
+    runner = SavedModelRunner(path, signature=signature)
+    arrays = {}
+    for index, call in enumerate(json.loads(Path(inputs_path).read_text(encoding="utf-8"))):
+        outputs = runner(**{name: _from_json(value) for name, value in call.items()})
+        arrays.update({f"{index}/{name}": value.astype(str) if value.dtype == object else value  # no pickle
+                       for name, value in outputs.items()})
+    np.savez(outputs_path, **arrays)
     return 0
 
 

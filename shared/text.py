@@ -136,6 +136,24 @@ def words_until_eos(tokenizer, ids):
     return words
 
 
+def length_note(lengths, limit, *, what, flag):
+    """One log line counting the ``lengths`` cut at ``limit`` or equal to 0; None if neither.
+
+    A cut text and an empty one are both trained on as if they were whole, so a run always
+    says how many there were (the longest length tells whether ``flag`` is worth raising).
+    """
+    lengths = list(lengths)
+    cut = [length for length in lengths if length > limit]
+    empty = sum(length == 0 for length in lengths)
+    pieces = []
+    if cut:
+        pieces.append(f"{len(cut):,} of {len(lengths):,} {what} are longer than {flag} {limit} and were cut "
+                      f"(longest: {max(cut):,})")
+    if empty:
+        pieces.append(f"{empty:,} {what} have no tokens at all")
+    return "; ".join(pieces) or None
+
+
 @dataclass
 class Vocabulary:
     """Token <-> id mapping with the four special tokens first: [PAD]=0, [UNK]=1, [BOS], [EOS]."""
@@ -247,9 +265,13 @@ class Tokenizer:
         if splitting != SPLITTING_RULES:
             raise DataError(source, f"splitting rules {splitting} are not the ones this seqapps implements "
                                     f"({SPLITTING_RULES}): re-export the model")
-        norm = spec["normalization"]
-        config = TextConfig(norm["unicode_form"], norm["lowercase"], norm["strip_line_breaks"])
-        return cls(Vocabulary(list(spec["vocabulary"])), config, int(spec["max_length"]))
+        try:
+            norm = spec["normalization"]
+            config = TextConfig(norm["unicode_form"], norm["lowercase"], norm["strip_line_breaks"])
+            return cls(Vocabulary(list(spec["vocabulary"])), config, int(spec["max_length"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise DataError(source, f"malformed tokenizer spec ({type(error).__name__}: {error}): "
+                                    "re-export the model") from None
 
     @classmethod
     def load(cls, path):

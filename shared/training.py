@@ -8,6 +8,7 @@ and a run directory holding ``config.json``, ``metrics.json`` and a plot of the 
 
 import argparse
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from shared.errors import SeqappsError
 from shared.paths import default_runs_dir
 from shared.precision import PRECISIONS
 
-STRATEGIES = ("none", "mirrored")
+STRATEGIES = ("none", "mirrored", "multiworker")
 BEST_WEIGHTS = "best.weights.h5"
 
 
@@ -31,12 +32,12 @@ def add_training_arguments(parser, *, epochs=5, batch_size=32, learning_rate=1e-
     group.add_argument("--epochs", type=int, default=epochs, help="passes over the training data (default: %(default)s)")
     group.add_argument("--batch-size", type=int, default=batch_size, help="examples per step, across all devices (default: %(default)s)")
     group.add_argument("--learning-rate", type=float, default=learning_rate, help="Adam learning rate (default: %(default)s)")
-    group.add_argument("--clipnorm", type=float, default=1.0, help="clip each gradient to this L2 norm; 0 turns clipping off (default: %(default)s)")
+    group.add_argument("--clipnorm", "--clip-norm", type=float, default=1.0, help="clip each gradient to this L2 norm; 0 turns clipping off (default: %(default)s)")
     group.add_argument("--patience", type=int, default=patience, help="early stopping: epochs without validation improvement (default: %(default)s)")
     group.add_argument("--time-budget", type=float, default=None, metavar="MINUTES", help="stop cleanly after this many minutes of training and keep the best weights")
     group.add_argument("--seed", type=int, default=1337, help="seed for data order, initialisation and dropout (default: %(default)s)")
     group.add_argument("--precision", choices=PRECISIONS, default="auto", help="auto: mixed_float16 on a GPU, float32 on a CPU (default: %(default)s)")
-    group.add_argument("--strategy", choices=STRATEGIES, default="none", help="tf.distribute strategy: mirrored copies the model on every local device (default: %(default)s)")
+    group.add_argument("--strategy", choices=STRATEGIES, default="none", help="tf.distribute strategy: mirrored copies the model on every local device, multiworker across machines (TF_CONFIG) (default: %(default)s)")
     group.add_argument("--cpu-devices", type=int, default=0, metavar="N", help="with --strategy mirrored and no GPU: split the CPU into N logical devices")
     group.add_argument("--run-dir", type=Path, default=None, help="checkpoints, logs, config and metrics; rerunning with the same run dir resumes an interrupted run (default: runs/<app>)")
     group.add_argument("--fresh", action="store_true", help="ignore an interrupted run's backup in --run-dir and start over")
@@ -58,6 +59,9 @@ def make_strategy(name="none", cpu_devices=0):
     """
     if name == "none":
         return tf.distribute.get_strategy()
+    if name == "multiworker":
+        worker_role(required=True)  # a clear error when TF_CONFIG is missing or malformed
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if name != "mirrored":
         raise SeqappsError(f"unknown --strategy {name!r}; choose from {', '.join(STRATEGIES)}")
     gpus = tf.config.list_physical_devices("GPU")
@@ -70,6 +74,36 @@ def make_strategy(name="none", cpu_devices=0):
         raise SeqappsError(f"--cpu-devices must be set before TensorFlow starts: {error}") from None
     devices = [device.name for device in tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices=devices)
+
+
+def worker_role(required=False):
+    """``(task type, index, is_chief)`` of this process in the ``TF_CONFIG`` cluster.
+
+    The chief is the ``chief`` task, or worker 0 when the cluster names none, as
+    ``MultiWorkerMirroredStrategy`` has it. Without ``TF_CONFIG`` this process is a cluster
+    of one: its own chief.
+    """
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        if required:
+            raise SeqappsError("--strategy multiworker needs TF_CONFIG, e.g. "
+                               '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                               '"task": {"type": "worker", "index": 0}} (see the README)')
+        return "worker", 0, True
+    try:
+        config = json.loads(text)
+        cluster, task = config["cluster"], config["task"]
+        kind, index = task["type"], int(task["index"])
+        if index >= len(cluster[kind]):
+            raise ValueError(f"task index {index} but the cluster has {len(cluster[kind])} {kind}(s)")
+    except (ValueError, KeyError, TypeError) as error:
+        raise SeqappsError(f"TF_CONFIG is not a valid cluster spec ({type(error).__name__}: {error}): "
+                           f"expected {{'cluster': {{'worker': [...]}}, 'task': {{'type': 'worker', 'index': N}}}}")
+    return kind, index, kind == "chief" or ("chief" not in cluster and kind == "worker" and index == 0)
+
+
+def is_chief():
+    return worker_role()[2]
 
 
 def start_run(args, log=print):
@@ -91,6 +125,10 @@ def describe_strategy(strategy):
     """One line for the log: which strategy, over how many replicas."""
     if strategy.num_replicas_in_sync == 1 and type(strategy).__name__.startswith("_Default"):
         return "strategy: none (one device)"
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        kind, index, chief = worker_role()
+        return (f"strategy: MultiWorkerMirroredStrategy with {strategy.num_replicas_in_sync} replicas; this is "
+                f"{kind} {index}{' (chief)' if chief else ''}")
     return f"strategy: {type(strategy).__name__} with {strategy.num_replicas_in_sync} replicas"
 
 
@@ -117,6 +155,37 @@ def prepare_run_dir(app, run_dir, config, *, fresh=False, outputs=(), log=print)
 def _jsonable(config):
     items = vars(config).items() if isinstance(config, argparse.Namespace) else dict(config).items()
     return {key: (str(value) if isinstance(value, Path) else value) for key, value in items}
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose backup a kill can never leave half written.
+
+    Keras rewrites ``latest.weights.h5`` in place and the epoch file after it, so a kill
+    during the save leaves weights that do not load, or weights an epoch ahead of the epoch
+    recorded. Here each save writes a new weights file (atomically) and then replaces the
+    epoch file that names it: the backup is always the last complete pair.
+    """
+
+    def _save_model(self):
+        folder = Path(self.backup_dir)
+        name = f"epoch-{self._current_epoch}-batch-{self._last_batch_seen}.weights.h5"
+        write_file(folder / name, lambda path: self.model.save_weights(path, overwrite=True), suffix=".weights.h5")
+        write_json(self._training_metadata_path,
+                   {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name})
+        for older in folder.glob("epoch-*.weights.h5"):
+            if older.name != name:
+                older.unlink(missing_ok=True)
+
+    def _load_model(self):
+        metadata_path = Path(self._training_metadata_path)
+        if not metadata_path.exists():
+            return
+        metadata = json.loads(metadata_path.read_text())
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        # a backup left by Keras' own callback has no "weights" entry
+        self.model.load_weights(Path(self.backup_dir) / metadata.get("weights", "latest.weights.h5"))
+        self.model._initial_epoch = metadata["epoch"]
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -210,15 +279,18 @@ def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss"
     best = BestWeights(run_dir, monitor, mode)
     budget = TimeBudget(args.time_budget) if args.time_budget else None
     callbacks = list(callbacks) + [
-        keras.callbacks.BackupAndRestore(str(Path(run_dir) / "backup")),
+        AtomicBackupAndRestore(str(Path(run_dir) / "backup")),
         best,
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=args.patience),
         keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"), append=True),
         keras.callbacks.TensorBoard(str(Path(run_dir) / "logs"), write_graph=False),
     ] + ([budget] if budget else [])
     started = time.monotonic()
-    history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
-                        callbacks=callbacks, verbose=args.verbose, shuffle=False)
+    if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        history = _fit_multiworker(model, train_data, validation_data, callbacks, epochs=args.epochs, log=log)
+    else:
+        history = model.fit(train_data, validation_data=validation_data, epochs=args.epochs,
+                            callbacks=callbacks, verbose=args.verbose, shuffle=False)
     seconds = time.monotonic() - started
     if best.path.exists():
         model.load_weights(best.path)
@@ -232,6 +304,53 @@ def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss"
         "train_seconds": round(seconds, 1),
         "stopped_by_time_budget": bool(budget and budget.stopped),
     }
+
+
+def _fit_multiworker(model, train_data, validation_data, callbacks, *, epochs, log=print):
+    """``model.fit`` for ``MultiWorkerMirroredStrategy``, which Keras 3.15's own ``fit`` cannot run.
+
+    The step functions are Keras' own (``train_step``, ``test_step``: the same losses,
+    scaling across replicas and metrics); this loop only feeds them distributed batches and
+    calls the same callbacks at the same points, so checkpoints, resume, early stopping and
+    the logs work as with ``fit``. Every worker must run the same number of steps, so a
+    stop is decided only at the end of an epoch and agreed by all workers (the time budget
+    therefore stops after the epoch in which it ran out).
+    """
+    strategy = model.distribute_strategy
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train = strategy.experimental_distribute_dataset(train_data.with_options(options))
+    validation = strategy.experimental_distribute_dataset(validation_data.with_options(options))
+    with strategy.scope():
+        # what fit does first: build the optimizer and metric variables from one local batch
+        model._symbolic_build(data_batch=next(iter(train_data)))
+    train_step = tf.function(lambda batch: strategy.run(model.train_step, args=(batch,)))
+    test_step = tf.function(lambda batch: strategy.run(model.test_step, args=(batch,)))
+    # any worker's stop (the time budget, early stopping) stops all: the sum of their flags
+    agree = tf.function(lambda flag: strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(tf.identity, args=(flag,)),
+                                                     axis=None))
+    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, model=model, epochs=epochs, verbose=0)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs = {}
+    for epoch in range(getattr(model, "_initial_epoch", 0) or 0, epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for step, batch in enumerate(train):
+            callback_list.on_train_batch_begin(step)
+            train_step(batch)
+            callback_list.on_train_batch_end(step)
+        logs = {name: float(value) for name, value in model.get_metrics_result().items()}
+        model.reset_metrics()
+        for batch in validation:
+            test_step(batch)
+        logs.update({f"val_{name}": float(value) for name, value in model.get_metrics_result().items()})
+        callback_list.on_epoch_end(epoch, logs)
+        model.stop_training = bool(agree(tf.constant(float(model.stop_training))).numpy() > 0)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    return model.history
 
 
 def plot_history(csv_path, png_path):

@@ -42,7 +42,7 @@ def demo_exports(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def all_demo_exports(demo_exports, tmp_path_factory):
-    """One export root with all five apps' demo exports and a models.config covering them."""
+    """One export root with the demo exports of the apps every client covers (all but textgen), and their models.config."""
     from tests.demo_exports import combined_export_root
 
     return combined_export_root(demo_exports, tmp_path_factory.mktemp("all-exports"))

@@ -23,6 +23,9 @@ DEMO_TRAINING = {
     # 2,000 generated pairs for 12 epochs, exported with beam 3 (about a minute)
     "translation": ["--demo-size", "2000", "--epochs", "12", "--beam", "3", "--units", "128", "--batch-size", "32",
                     "--verbose", "2"],
+    # 30 news paragraphs, one epoch of a tiny two-layer LSTM (about 30 seconds)
+    "textgen": ["--limit", "30", "--epochs", "1", "--layers", "2", "--units", "24", "--embeddings", "none",
+                "--embedding-dim", "16", "--window", "32", "--sample-length", "12", "--verbose", "0"],
 }
 
 
@@ -49,14 +52,16 @@ class DemoExports:
 
 
 APPS = tuple(DEMO_TRAINING)
+# the apps the Node.js client, the browser page and the TensorFlow Serving examples cover
+DEPLOYED_APPS = ("sentiment", "ner", "stocks", "captioning", "translation")
 
 
 def combined_export_root(demo_exports, folder):
-    """One export root holding every app's demo export (symlinked) and its models.config."""
+    """One export root holding the deployed apps' demo exports (symlinked) and their models.config."""
     from shared.export import write_models_config
 
     folder.mkdir(parents=True, exist_ok=True)
-    for app in APPS:
+    for app in DEPLOYED_APPS:
         root, _ = demo_exports(app)
         link = folder / app
         if not link.exists():

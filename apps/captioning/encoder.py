@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from apps.captioning.images import check_image
 from shared.datasets import sha256_file
 from shared.errors import SeqappsError
 from shared.paths import cache_dir, shared_data_dir
@@ -35,14 +36,17 @@ class PretrainedCNN:
     builder: str
     alpha: float
     shared_file: str      # the verified file in ../shared/data/pretrained
+    shared_sha256: str    # its sha256, as ../shared/data/pretrained/SOURCE.md lists it
     keras_file: str       # the name Keras caches its own download under
     size: int = 224
 
 
 PRETRAINED = {
     "mobilenet_v2": PretrainedCNN("MobileNetV2", 1.0, "mobilenet_v2_1.0_224_no_top_imagenet_from_slim.h5",
+                                  "71e4c4ec4aa24c9c951b9265d6de42e1336dcf614c2214fa6a989208615e232c",
                                   "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
     "mobilenet": PretrainedCNN("MobileNet", 0.25, "mobilenet_2_5_224_tf_no_top.h5",
+                               "dbdb03ee2a22fd895301636cd328b234bb3a9952358f436d82f46b81e0d5b0bf",
                                "mobilenet_2_5_224_tf_no_top.h5"),
 }
 CNN_CHOICES = ("auto", *PRETRAINED, "small")
@@ -86,10 +90,21 @@ def _download_weights(spec):
     return (path, "downloaded by Keras") if path.exists() else (None, "download left no file")
 
 
+def _verified_shared_file(path, spec):
+    digest = sha256_file(path)
+    if digest != spec.shared_sha256:
+        raise SeqappsError(f"{path}: sha256 {digest} is not the pinned {spec.shared_sha256}: the file is "
+                           "damaged or not the one ../shared/data/pretrained/SOURCE.md describes")
+    return path, "shared data, sha256 verified"
+
+
 def find_weights(cnn, explicit=None):
     """The ImageNet weights file for ``cnn``: ``--cnn-weights``, the shared data, Keras' cache, a download.
 
-    Returns ``(path or None, how it was found or why not)``.
+    Returns ``(path or None, how it was found or why not)``. The shared copy is checked
+    against its pinned sha256; Keras publishes no hash for its own download (it comes over
+    HTTPS from Google's storage), so that one is used as Keras fetched it, and its sha256 goes
+    into the run's log and the encoder cache key.
     """
     if explicit:
         path = Path(explicit)
@@ -98,12 +113,13 @@ def find_weights(cnn, explicit=None):
         return path, "--cnn-weights"
     spec = PRETRAINED[cnn]
     shared = shared_data_dir()
-    candidates = [(shared / "pretrained" / spec.shared_file, "shared data")] if shared else []
-    candidates.append((_keras_cache_file(spec.keras_file), "Keras cache"))
-    for path, where in candidates:
-        if path.is_file():
-            return path, where
-    return _download_weights(spec)
+    if shared and (shared / "pretrained" / spec.shared_file).is_file():
+        return _verified_shared_file(shared / "pretrained" / spec.shared_file, spec)
+    cached = _keras_cache_file(spec.keras_file)
+    path, how = (cached, "Keras cache") if cached.is_file() else _download_weights(spec)
+    if path is not None:
+        how += f", sha256 {sha256_file(path)}, not pinned by seqapps"
+    return path, how
 
 
 def choose_encoder(cnn="auto", *, weights=None, image_size=None, is_demo=False, log=print):
@@ -223,8 +239,7 @@ def _decode_file_bytes(data, size):
 def read_pixels(path, size):
     """Decode one image file exactly as the serving graph does; raises on unreadable files."""
     data = Path(path).read_bytes()
-    if not data:
-        raise ValueError("empty file")
+    check_image(data)
     try:
         return _decode_file_bytes(tf.constant(data), tf.constant(size)).numpy()
     except tf.errors.OpError as error:

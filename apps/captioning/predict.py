@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.captioning.images import check_image
 from shared.errors import SeqappsError, run_cli
 from shared.predict import add_beam_argument, add_predict_arguments, batches, decoding_options, emit, read_inputs
 from shared.serving import OnnxRunner, SavedModelRunner, artifact_path, load_manifest
@@ -29,14 +30,8 @@ def build_parser():
     return parser
 
 
-# Pillow's names for the formats tf.io.decode_image reads (MPO: multi-picture JPEG from cameras)
-IMAGE_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP"}
-
-
 def read_image_files(paths):
     """Every file's bytes, checked up front so one bad file is named before any work is done."""
-    from PIL import Image, UnidentifiedImageError
-
     contents = []
     for path in paths:
         path = Path(path)
@@ -44,14 +39,9 @@ def read_image_files(paths):
             raise SeqappsError(f"{path}: no such image file")
         data = path.read_bytes()
         try:
-            with Image.open(path) as image:
-                image_format = image.format
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise SeqappsError(f"{path}: not a readable image ({error})") from None
-        if image_format not in IMAGE_FORMATS:
-            # the SavedModel's graph decodes only these (TIFF, ICO, PPM... would crash it)
-            raise SeqappsError(f"{path}: {image_format} images are not supported (use JPEG, PNG, GIF or BMP)")
+            check_image(data)
+        except ValueError as error:
+            raise SeqappsError(f"{path}: {error}") from None
         contents.append(data)
     return contents
 

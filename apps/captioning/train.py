@@ -32,12 +32,12 @@ from apps.captioning.evaluate import generate, nearest_neighbour_captions, refer
 from apps.captioning.export import make_bundle
 from apps.captioning.model import DECODERS, Captioner
 from apps.captioning.report import plot_attention, write_captions
-from apps.captioning.vocab import build_tokenizer, encode_captions
+from apps.captioning.vocab import build_tokenizer, caption_words, encode_captions
 from shared.bleu import format_bleu, paired_bootstrap
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
-from shared.text import BOS_ID
+from shared.text import BOS_ID, length_note
 from shared.training import (add_training_arguments, fit, make_optimizer, prepare_run_dir, start_run,
                              write_metrics)
 
@@ -143,6 +143,10 @@ def vocabulary_and_vectors(args, data, train_images):
     """The caption vocabulary of the training images and its word2vec embedding matrix."""
     texts = [text for image in train_images for text in image.captions]
     tokenizer = build_tokenizer(texts, min_count=args.min_count, max_words=args.max_words)
+    note = length_note((len(caption_words(text)) for text in texts), args.max_words, what="training captions",
+                       flag="--max-words")
+    if note:
+        print(f"WARNING: {note}")
     vectors = vectors_from_arguments(args, [] if data.is_demo else texts)
     matrix, coverage = embedding_matrix(vectors, tokenizer.vocabulary.tokens, token_counts=tokenizer.vocabulary.counts,
                                         dim=args.embedding_dim if vectors is None else None, seed=args.seed)

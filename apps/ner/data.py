@@ -281,7 +281,7 @@ def read_conll(path, *, scheme="auto", encoding="utf-8"):
     and 2-column ``token<TAB>tag`` lines both work; every token line must have as many
     columns as the first one. ``scheme="auto"`` detects the scheme
     (:func:`detect_scheme`); an explicit scheme refuses tags whose prefix it does not use.
-    Sequences are not checked beyond that: ill-formed ones are read leniently later.
+    Sequences are not checked beyond that: :func:`load_splits` refuses ill-formed ones.
     """
     path = Path(path)
     if scheme != "auto":
@@ -498,11 +498,39 @@ class _Part:
     path: object
     scheme: str = "iob2"
     carved: bool = False
+    repaired: tuple = ()
 
 
-def _read_part(path, encoding):
+def scheme_break(sentence, scheme):
+    """``(position, expected tag)`` of the first tag that breaks ``scheme``, or None.
+
+    A tag breaks the scheme when the well-formed spelling of the entities the lenient
+    reading sees differs from it: ``B-PER O`` in IOBES (a ``B-`` that never ends), or an
+    IOB1 ``B-PER`` that follows no ``PER`` entity.
+    """
+    for position, (tag, expected) in enumerate(zip(sentence.tags, convert_tags(sentence.tags, scheme, scheme))):
+        if tag != expected:
+            return position, expected
+    return None
+
+
+def _check_schemes(sentences, scheme, path, repair):
+    """The sentences' lines whose tags break ``scheme``: an error unless ``repair``."""
+    broken = [(sentence, found) for sentence in sentences if (found := scheme_break(sentence, scheme))]
+    if broken and not repair:
+        sentence, (position, expected) = broken[0]
+        previous = repr(sentence.tags[position - 1]) if position else "the sentence start"
+        raise DataError(path, f"tag {sentence.tags[position]!r} after {previous} breaks the {scheme.upper()} "
+                        f"scheme the file is written in: expected {expected!r} ({len(broken):,} sentence(s) "
+                        "break it; fix them, or pass --repair-tags to read them as conlleval does)",
+                        line=sentence.line + position,
+                        content=f"{sentence.tokens[position]} {sentence.tags[position]}")
+    return tuple(sentence.line for sentence, _ in broken)
+
+
+def _read_part(path, encoding, repair_tags=False):
     sentences, scheme = read_conll(path, encoding=encoding)
-    return _Part(sentences, Path(path), scheme)
+    return _Part(sentences, Path(path), scheme, repaired=_check_schemes(sentences, scheme, path, repair_tags))
 
 
 def _stem(name):
@@ -555,11 +583,11 @@ def _missing_train(folder):
                      f"names: {ACCEPTED_NAMES}")
 
 
-def _resolve_folder(folder, encoding):
+def _resolve_folder(folder, encoding, repair_tags):
     found = _role_files(folder)
     if "train" not in found:
         raise _missing_train(folder)
-    parts = {role: _read_part(found[role][0], encoding) if role in found else None
+    parts = {role: _read_part(found[role][0], encoding, repair_tags) if role in found else None
              for role in ROLE_NAMES}
     ignored = [path.name for paths in found.values() for path in paths[1:]]
     note = f"; ignored {', '.join(ignored)}" if ignored else ""
@@ -583,26 +611,26 @@ def _as_paths(data):
     return [Path(path) for path in paths]
 
 
-def _resolve_files(paths, encoding):
+def _resolve_files(paths, encoding, repair_tags):
     for path in paths:
         if not path.exists():
             raise _not_found(path)
         if len(paths) > 1 and path.is_dir():
             raise DataError(path, "is a folder: when several paths are given, each must be "
                             "a CoNLL file (train, validation, test in that order)")
-    parts = dict(zip(ROLE_NAMES, [_read_part(path, encoding) for path in paths]))
+    parts = dict(zip(ROLE_NAMES, [_read_part(path, encoding, repair_tags) for path in paths]))
     return {role: parts.get(role) for role in ROLE_NAMES}, "", ""
 
 
-def _resolve(data, encoding):
+def _resolve(data, encoding, repair_tags=False):
     """``(parts, prefix, note)``: the parts by role (None where no file gives one)."""
     if data is None:
         return {"train": _Part(demo_sentences(), DEMO_SOURCE), "validation": None,
                 "test": None}, "", ""
     paths = _as_paths(data)
     if len(paths) == 1 and paths[0].is_dir():
-        return _resolve_folder(paths[0], encoding)
-    return _resolve_files(paths, encoding)
+        return _resolve_folder(paths[0], encoding, repair_tags)
+    return _resolve_files(paths, encoding, repair_tags)
 
 
 def _carve_size(total):
@@ -629,7 +657,7 @@ def _carve(parts, seed):
         chosen = sorted(order[index * size:(index + 1) * size])
         parts[role] = _Part([train.sentences[i] for i in chosen], train.path, train.scheme, True)
     kept = sorted(order[len(missing) * size:])
-    parts["train"] = _Part([train.sentences[i] for i in kept], train.path, train.scheme)
+    parts["train"] = _Part([train.sentences[i] for i in kept], train.path, train.scheme, repaired=train.repaired)
     return parts
 
 
@@ -652,6 +680,10 @@ def _describe(parts, prefix, note, scheme, seed):
         else:
             name = part.path.name if prefix else str(part.path)
             pieces.append(f"{role} {name} ({len(part.sentences)} sentences)")
+    for part in parts.values():
+        if part.repaired and not part.carved:
+            note += (f"; repaired the tags of {len(part.repaired):,} sentence(s) that broke {part.scheme.upper()} "
+                     f"in {part.path.name} (first at line {part.repaired[0]})")
     converted = sorted({part.scheme for part in parts.values()
                         if not part.carved and part.scheme != scheme})
     if converted:
@@ -659,7 +691,7 @@ def _describe(parts, prefix, note, scheme, seed):
     return f"{prefix}{', '.join(pieces)}{note}"
 
 
-def load_splits(data=None, *, scheme="iob2", seed=1337, encoding="utf-8", limit=None):
+def load_splits(data=None, *, scheme="iob2", seed=1337, encoding="utf-8", limit=None, repair_tags=False):
     """Train/validation/test sentences of ``data`` with tags in ``scheme``.
 
     ``data`` is None (the demo data), a folder holding train / valid / test files
@@ -669,11 +701,13 @@ def load_splits(data=None, *, scheme="iob2", seed=1337, encoding="utf-8", limit=
     is carved from train: 10% each, at least one sentence, picked with ``seed``, so one
     file splits 80/10/10. Each file's scheme is detected on its own and converted.
     ``limit`` keeps the first ``limit`` training sentences (validation and test stay whole).
+    A tag sequence that breaks its file's scheme is an error, or with ``repair_tags`` read
+    leniently (:func:`convert_tags`) and counted in ``source``.
     """
     _check_scheme(scheme, SeqappsError)
     if limit is not None and limit < 1:
         raise SeqappsError(f"limit must be at least 1, got {limit}")
-    parts, prefix, note = _resolve(data, encoding)
+    parts, prefix, note = _resolve(data, encoding, repair_tags)
     parts = _carve(parts, seed)
     splits = {role: _converted(part, scheme) for role, part in parts.items()}
     if data is None:

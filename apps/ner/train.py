@@ -42,6 +42,9 @@ def build_parser():
     data = parser.add_argument_group("data")
     data.add_argument("--data", default=None, help="CoNLL data (see above); default: the offline demo data")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the files (default: %(default)s)")
+    data.add_argument("--repair-tags", action="store_true",
+                      help="read tag sequences that break their file's scheme leniently, as conlleval does, "
+                           "and count them (default: an error naming the line)")
     data.add_argument("--limit", type=int, default=None, metavar="N", help="train on at most N sentences (a quick slice)")
     data.add_argument("--tag-scheme", choices=SCHEMES, default="iobes",
                       help="scheme the model learns; files in any scheme are converted (default: %(default)s)")
@@ -70,7 +73,8 @@ def build_parser():
 
 
 def read_data(args):
-    splits = load_splits(args.data, scheme=args.tag_scheme, seed=args.seed, encoding=args.encoding, limit=args.limit)
+    splits = load_splits(args.data, scheme=args.tag_scheme, seed=args.seed, encoding=args.encoding, limit=args.limit,
+                         repair_tags=args.repair_tags)
     banner = "DEMO DATA, for a quick end-to-end run; pass --data for a real model" if splits.is_demo else "data"
     print(f"{banner}: {splits.source}")
     print(f"sentences: {len(splits.train):,} train, {len(splits.validation):,} validation, {len(splits.test):,} test; "

@@ -56,8 +56,11 @@ DATASETS = {"imdb": IMDB}
 
 @dataclass(frozen=True)
 class Example:
+    """One labelled text; ``line`` (where its file has lines) is for error messages only."""
+
     text: str
     label: str
+    line: int = field(default=None, compare=False)
 
 
 @dataclass
@@ -147,7 +150,7 @@ def _read_fasttext(path, encoding):
         if not text:
             raise DataError(path, "fastText line has a label but no text: expected "
                             "'__label__LABEL text'", line=number, content=line)
-        examples.append(Example(text, label))
+        examples.append(Example(text, label, number))
     return examples
 
 
@@ -159,7 +162,7 @@ def _read_tsv(path, encoding):
         if not tab or not label or not text:
             raise DataError(path, "expected a TSV line 'label<TAB>text' like the first line "
                             "of this file", line=number, content=line)
-        examples.append(Example(text, label))
+        examples.append(Example(text, label, number))
     return examples
 
 
@@ -196,11 +199,10 @@ def _csv_examples(path, reader):
                         content=delimiter.join(header))
     text_index, label_index = columns
     for line, row in rows:
-        if len(row) <= max(columns):
-            raise DataError(path, f"row has {len(row)} field(s), expected at least "
-                            f"{max(columns) + 1} (up to the {header[text_index]!r} and "
-                            f"{header[label_index]!r} columns)", line=line,
-                            content=delimiter.join(row))
+        if len(row) != len(header):
+            hint = " (an unquoted comma inside the text?)" if len(row) > len(header) and delimiter == "," else ""
+            raise DataError(path, f"row has {len(row)} field(s), the header has {len(header)}{hint}",
+                            line=line, content=delimiter.join(row))
         text, label = row[text_index].strip(), row[label_index].strip()
         if not label:
             raise DataError(path, f"empty label in column {header[label_index]!r}", line=line,
@@ -208,7 +210,7 @@ def _csv_examples(path, reader):
         if not text:
             raise DataError(path, f"empty text in column {header[text_index]!r}", line=line,
                             content=delimiter.join(row))
-        yield Example(text, label)
+        yield Example(text, label, line)
 
 
 def _label_folders(folder):
@@ -372,7 +374,7 @@ def _check_labels(train, train_path, others):
         for example in examples:
             if example.label not in known:
                 raise DataError(path, f"label {example.label!r} never occurs in the training "
-                                f"data (training labels: {', '.join(labels)})",
+                                f"data (training labels: {', '.join(labels)})", line=example.line,
                                 content=example.text)
     return labels
 

@@ -24,7 +24,7 @@ from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
 from shared.pipeline import sequence_dataset
-from shared.text import Tokenizer, Vocabulary, tokenize
+from shared.text import Tokenizer, Vocabulary, length_note, tokenize
 from shared.training import (add_training_arguments, fit, make_optimizer, prepare_run_dir, start_run,
                              write_metrics)
 
@@ -98,8 +98,11 @@ def read_data(args):
 
 
 def build_tokenizer(args, splits):
-    vocabulary = Vocabulary.build((tokenize(e.text) for e in splits.train), max_size=args.vocab_size)
-    return Tokenizer(vocabulary, max_length=args.max_length)
+    token_lists = [tokenize(e.text) for e in splits.train]
+    note = length_note(map(len, token_lists), args.max_length, what="training texts", flag="--max-length")
+    if note:
+        print(f"WARNING: {note}")
+    return Tokenizer(Vocabulary.build(token_lists, max_size=args.vocab_size), max_length=args.max_length)
 
 
 def make_datasets(args, splits, tokenizer, replicas):

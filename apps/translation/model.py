@@ -68,27 +68,23 @@ class LuongAttention(keras.layers.Layer):
 class BahdanauDecoder(keras.layers.Layer):
     """The LSTM decoder with additive attention, stepped through time.
 
-    ``keys`` (``W_1 h_s``) are computed once per sentence by :meth:`source_keys`; every step
-    scores them against the previous state, and the context joins the word as LSTM input.
+    ``keys`` (``W_1 h_s``) are computed once per sentence, outside this layer (the encoder
+    returns them: a sublayer called from outside would appear twice in the model's config and
+    be rebuilt twice from it); every step scores them against the previous state, and the
+    context joins the word as LSTM input.
     """
 
     def __init__(self, units, memory_dim, attention_dim, **kwargs):
         super().__init__(**kwargs)
         self.units, self.memory_dim, self.attention_dim = units, memory_dim, attention_dim
-        self.keys = keras.layers.Dense(attention_dim, use_bias=False, name="keys")
         self.query = keras.layers.Dense(attention_dim, name="query")
         self.energy = keras.layers.Dense(1, use_bias=False, name="energy")
         self.cell = keras.layers.LSTMCell(units, name="lstm")
 
     def build(self, embedded_shape, h_shape=None, c_shape=None, memory_shape=None, keys_shape=None, mask_shape=None):
-        if not self.keys.built:  # source_keys may have run first (the encoder computes the keys)
-            self.keys.build((None, None, self.memory_dim))
         self.query.build((None, self.units))
         self.energy.build((None, None, self.attention_dim))
         self.cell.build((None, embedded_shape[-1] + self.memory_dim))
-
-    def source_keys(self, memory):
-        return self.keys(memory)
 
     def step(self, embedded, h, c, memory, keys, mask):
         """One word: ``(new_h, new_c, context, weights)``."""
@@ -166,6 +162,7 @@ class Translator:
         self.encoder_dropout = keras.layers.Dropout(dropout, name="encoder_dropout")
         self.output_dropout = keras.layers.Dropout(dropout, name="output_dropout")
         if attention == "bahdanau":
+            self.attention_keys = keras.layers.Dense(attention_dim, use_bias=False, name="keys")
             self.decoder = BahdanauDecoder(units, self.memory_dim, attention_dim, name="decoder")
         else:
             self.decoder = keras.layers.LSTM(units, return_sequences=True, use_cudnn=use_cudnn, name="decoder")
@@ -206,7 +203,7 @@ class Translator:
             memory = self.encoder_dropout(memory, training=training) * ops.cast(mask[:, :, None], memory.dtype)
             state.update(memory=memory, mask=mask)
         if self.attention == "bahdanau":
-            state["keys"] = self.decoder.source_keys(state["memory"])
+            state["keys"] = self.attention_keys(state["memory"])
         return state
 
     def _attend_all(self, embedded, state):

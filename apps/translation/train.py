@@ -114,16 +114,24 @@ def build_tokenizers(pairs, args):
     return source, target, source_tokens, target_tokens
 
 
-def encode_pairs(source_tokenizer, target_tokenizer, source_tokens, target_tokens, *, skip_long):
-    """Id lists (target as [BOS] ... [EOS]); too-long pairs are skipped when ``skip_long``, else cut."""
-    sources, targets, skipped = [], [], 0
+def encode_pairs(source_tokenizer, target_tokenizer, source_tokens, target_tokens):
+    """Id lists (target as [BOS] ... [EOS]) and how many pairs were skipped, by reason.
+
+    A pair too long for ``--max-length`` is skipped, not cut: a cut target would teach the
+    model to drop the end of sentences. A side with no tokens at all (only invisible
+    characters) has nothing to learn from.
+    """
+    sources, targets = [], []
+    skipped = {"long": 0, "empty": 0}
     limit = source_tokenizer.max_length
     for source, target in zip(source_tokens, target_tokens):
-        if skip_long and (len(source) > limit or len(target) > limit):
-            skipped += 1
-            continue
-        sources.append(source_tokenizer.vocabulary.ids(source[:limit]) or [0])
-        targets.append([BOS_ID] + target_tokenizer.vocabulary.ids(target[:limit]) + [EOS_ID])
+        if not source or not target:
+            skipped["empty"] += 1
+        elif len(source) > limit or len(target) > limit:
+            skipped["long"] += 1
+        else:
+            sources.append(source_tokenizer.vocabulary.ids(source))
+            targets.append([BOS_ID] + target_tokenizer.vocabulary.ids(target) + [EOS_ID])
     return sources, targets, skipped
 
 
@@ -159,15 +167,17 @@ def make_datasets(corpus, source_tokenizer, target_tokenizer, train_tokens, args
         pairs = getattr(corpus, name)
         tokens = train_tokens if name == "train" else (
             [tokenize(p.source, config=SOURCE_TEXT) for p in pairs], [tokenize(p.target, config=TARGET_TEXT) for p in pairs])
-        sources, targets, skipped[name] = encode_pairs(source_tokenizer, target_tokenizer, *tokens, skip_long=True)
+        sources, targets, skipped[name] = encode_pairs(source_tokenizer, target_tokenizer, *tokens)
         if replicas > 1 and len(sources) < args.batch_size:
             raise SeqappsError(f"--strategy {args.strategy} needs at least one full {name} batch: "
                                f"{len(sources)} {name} pairs < --batch-size {args.batch_size}")
         datasets[name] = pair_dataset(sources, targets, batch_size=args.batch_size, shuffle=shuffle, seed=args.seed,
                                       drop_remainder=replicas > 1)
-    for name, count in skipped.items():
-        if count:
-            print(f"skipped {count:,} {name} pairs longer than --max-length {args.max_length} tokens")
+    reasons = {"long": f"longer than --max-length {args.max_length} tokens", "empty": "with a side of no tokens"}
+    for name, counts in skipped.items():
+        for reason, count in counts.items():
+            if count:
+                print(f"skipped {count:,} {name} pairs {reasons[reason]}")
     return datasets, skipped
 
 
@@ -253,7 +263,7 @@ def main(argv=None):
     write_metrics(run_dir, {
         "app": "translation", "data": corpus.description, "demo_data": corpus.is_demo,
         "languages": {"source": corpus.source_language, "target": corpus.target_language},
-        "split": corpus.split_note, "dropped_lines": corpus.dropped, "skipped_long_pairs": skipped,
+        "split": corpus.split_note, "dropped_lines": corpus.dropped, "skipped_pairs": skipped,
         "sizes": {name: len(getattr(corpus, name)) for name in ("train", "validation", "test")},
         "attention": args.attention, "beam": args.beam, "length_penalty": args.length_penalty,
         "vocabulary_size": {"source": len(source_tokenizer.vocabulary), "target": len(target_tokenizer.vocabulary)},

@@ -1,5 +1,6 @@
 """Choosing the CNN, the pixel contract, and the image cache with its bad-image handling."""
 
+import hashlib
 import io
 
 import numpy as np
@@ -53,6 +54,28 @@ def test_the_shared_imagenet_weights_are_found_and_loaded(shared_data):
     assert cnn.output_shape == (None, 9, 256)
     first_conv = next(w for w in cnn.weights if "conv1" in w.path and "kernel" in w.path)
     assert float(np.std(first_conv.numpy())) > 0.3  # trained: 0.349 (random init: 0.135, see SOURCE.md)
+
+
+def test_the_shared_weights_are_checked_against_their_pinned_sha256(shared_data, tmp_path, monkeypatch):
+    lines = []
+    choose_encoder("mobilenet", log=lines.append)
+    assert "sha256 verified" in lines[0]
+    damaged = tmp_path / "data"
+    (damaged / "pretrained").mkdir(parents=True)
+    good = (shared_data / "pretrained" / "mobilenet_2_5_224_tf_no_top.h5").read_bytes()
+    (damaged / "pretrained" / "mobilenet_2_5_224_tf_no_top.h5").write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
+    monkeypatch.setenv("SEQAPPS_SHARED_DATA", str(damaged))
+    with pytest.raises(SeqappsError, match="is not the pinned dbdb03ee"):
+        choose_encoder("mobilenet")
+
+
+def test_weights_from_the_keras_cache_log_their_sha256(offline_without_weights, tmp_path):
+    cached = tmp_path / "keras" / "models" / "mobilenet_2_5_224_tf_no_top.h5"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"stand-in weights")
+    lines = []
+    choose_encoder("mobilenet", log=lines.append)
+    assert "Keras cache, sha256 " + hashlib.sha256(b"stand-in weights").hexdigest() in lines[0]
 
 
 def test_tensorflow_and_pillow_pixels_are_the_same_but_for_rare_rounding(shared_data):

@@ -204,7 +204,7 @@ def test_missing_path(tmp_path):
 def test_unseen_label_in_test_data(tmp_path):
     train = write(tmp_path / "train.txt", as_fasttext(labelled(20)))
     test = write(tmp_path / "test.txt", "__label__pos ok\n__label__neutral hmm\n")
-    with pytest.raises(DataError, match="^" + re.escape(f"{test}: label 'neutral' never occurs")):
+    with pytest.raises(DataError, match="^" + re.escape(f"{test}:2: label 'neutral' never occurs")):
         load_splits(train, test_data=test)
 
 

@@ -469,11 +469,4 @@ def test_every_app_model_round_trips_through_safe_deserialization(models):
             continue
         if sorted(tuple(w.shape) for w in clone.weights) != sorted(tuple(w.shape) for w in model.weights):
             failures[name] = "different weights after the round trip"
-    # Known gap: BahdanauDecoder's own ``keys`` Dense layer is also called outside it (the
-    # encoder computes the keys once per sentence), so the functional config holds it twice
-    # and a model rebuilt from config gets two separate ``keys`` layers (one weight too many).
-    # Harmless today (our code only ever copies weights into a Translator it builds itself);
-    # when that is fixed, this expectation fails and should become ``failures == {}``.
-    known = {f"translation-bahdanau-{part}": "different weights after the round trip"
-             for part in ("training", "replay")}
-    assert failures == known
+    assert failures == {}

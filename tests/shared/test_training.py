@@ -2,6 +2,7 @@
 
 import argparse
 import csv
+import json
 import subprocess
 import sys
 
@@ -75,7 +76,8 @@ class Crash(keras.callbacks.Callback):
             raise RuntimeError("simulated crash")
 
 
-def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+def crashed_run(tmp_path, monkeypatch, args):
+    """The run directory of a run that crashed after its second epoch (see :class:`Crash`)."""
     args = training_args(epochs=4)
     model, train, val = tiny_problem()
     compile_model(model, args)
@@ -86,6 +88,12 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="simulated crash"):
         fit(model, train, val, args=args, run_dir=run_dir, log=lambda *_: None)
     monkeypatch.setattr(keras.Model, "fit", original_fit)
+    return run_dir
+
+
+def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    args = training_args(epochs=4)
+    run_dir = crashed_run(tmp_path, monkeypatch, args)
 
     model, train, val = tiny_problem(seed=5)  # a new process would build a fresh model
     compile_model(model, args)
@@ -95,6 +103,24 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert summary["epochs_run"] == 2, "should train only the two epochs that were left"
     assert epochs_logged(run_dir) == [0, 1, 2, 3]
     assert not (run_dir / "backup").exists(), "a finished run removes its backup"
+
+
+def test_a_save_killed_half_way_leaves_the_last_backup_loadable(tmp_path, monkeypatch):
+    args = training_args(epochs=4)
+    run_dir = crashed_run(tmp_path, monkeypatch, args)
+    backup = run_dir / "backup"
+    metadata = json.loads((backup / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 2 and (backup / metadata["weights"]).is_file()
+    # what a kill during the next save leaves: the start of a weights file that never got its name
+    complete = (backup / metadata["weights"]).read_bytes()
+    (backup / ".epoch-3-batch-0.weights.h5.x1y2.weights.h5").write_bytes(complete[: len(complete) // 3])
+    (backup / "latest.weights.h5").write_bytes(complete[:100])  # Keras' own name: not ours to read
+
+    model, train, val = tiny_problem(seed=5)
+    compile_model(model, args)
+    summary = fit(model, train, val, args=args, run_dir=prepare_run_dir("toy", run_dir, args)[0],
+                  log=lambda *_: None)
+    assert summary["epochs_run"] == 2 and epochs_logged(run_dir) == [0, 1, 2, 3]
 
 
 def test_precision_auto_is_float32_on_cpu_and_heads_stay_float32():
