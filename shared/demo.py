@@ -16,6 +16,13 @@ import time
 from shared.errors import SeqappsError, run_cli
 from shared.paths import REPO_ROOT, default_export_dir, default_runs_dir
 
+
+def _beam_bleu(metrics):
+    """Translation's test BLEU with the beam it was trained to export (``beam_5`` by default)."""
+    key = next((key for key in metrics["test"] if key.startswith("beam_")), "greedy")
+    return f"test BLEU ({key.replace('_', ' ')})", metrics["test"][key]["bleu"]
+
+
 APPS = {
     "sentiment": {"metric": ("test", "accuracy"), "example": ["A moving, beautifully acted film.",
                                                               "Dull, predictable and far too long."]},
@@ -25,7 +32,7 @@ APPS = {
                "label": "test RMSE / persistence", "example": ["matplotlib:goog"]},
     "captioning": {"metric": ("test", "model", "exact_match"), "label": "test exact match",
                    "example": lambda: [str(path) for path in _demo_scenes(2)]},
-    "translation": {"metric": ("test", "beam_5", "bleu"), "label": "test BLEU (beam 5)",
+    "translation": {"metric": _beam_bleu,  # (label, value) from metrics.json
                     "example": ["The red cat sees the dog.", "Do the old horses follow my small truck?"]},
     "textgen": {"metric": ("test", "perplexity_ratio"), "label": "test perplexity / KN", "command": "score",
                 "example": ["The fire spread towards the town.", "Police said the man was arrested."]},
@@ -42,8 +49,12 @@ def _demo_scenes(count):
 
 def headline_metric(app, metrics):
     """``(label, value)`` of the one number the summary table shows for ``app``'s metrics.json."""
-    value = functools.reduce(lambda part, key: part[key], APPS[app]["metric"], metrics)
-    return APPS[app].get("label", " ".join(APPS[app]["metric"])), value
+    metric = APPS[app]["metric"]
+    if callable(metric):
+        return metric(metrics)
+    value = functools.reduce(lambda part, key: part[key], metric, metrics)
+    return APPS[app].get("label", " ".join(metric)), value
+
 
 
 def run(command):
