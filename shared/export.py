@@ -17,6 +17,7 @@ import datetime
 import logging
 import shutil
 import sys
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared import speed
 from shared.atomic import write_json, write_text
 from shared.environment import package_versions
 from shared.errors import SeqappsError
+from shared.layers import mask_free_model
 from shared.paths import default_export_dir
 from shared.precision import float32_policy
 from shared.serving import MANIFEST_FORMAT, MANIFEST_VERSION, OnnxRunner, run_savedmodel_in_fresh_process
@@ -105,11 +108,14 @@ def export_app(bundle, export_dir=None, *, tolerance=1e-4, log=print):
     app_dir.mkdir(parents=True, exist_ok=True)
     staging = app_dir / f".staging-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
-    quiet = _QuietTensorFlow()
+    quiet, started = _QuietTensorFlow(), time.monotonic()
     try:
         model = rebuild_float32(bundle.model, bundle.build_float32)
         artifacts = _write_artifacts(bundle, model, staging, log)
         parity = _check_parity(bundle, model, staging, artifacts, tolerance, log)
+        if speed.active():
+            log("speed report: timing inference in every runtime ...")
+            speed.measure_export(bundle, model, staging, time.monotonic() - started)
         version = _publish(app_dir, staging)
         manifest = _manifest(bundle, version, artifacts, parity)
         write_json(app_dir / "manifest.json", manifest)
@@ -160,7 +166,8 @@ def _write_artifacts(bundle, model, staging, log):
     onnx_dir.mkdir()
     graphs = bundle.onnx_graphs(model)
     for name, graph in graphs.items():
-        unsupported = _convert_to_onnx(graph, onnx_dir / f"{name}.onnx")
+        # the same numbers without masks: masked RNNs would convert to slow ONNX Loops
+        unsupported = _convert_to_onnx(mask_free_model(graph), onnx_dir / f"{name}.onnx")
         if unsupported:
             raise ExportError(f"tf2onnx could not convert these ops in {name}: {'; '.join(unsupported)}")
         _check_onnx_inputs(graph, onnx_dir / f"{name}.onnx")

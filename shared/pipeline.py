@@ -51,6 +51,8 @@ def sequence_dataset(sequences, targets, *, batch_size, shuffle=False, seed=1337
     # Slices of a ragged tensor arrive as rank-0 "ragged" specs, which padded_batch rejects;
     # converting each element to a dense tensor here makes every later step a plain tensor op.
     dataset = dataset.map(lambda ids, target: (dense_ids(ids), target), num_parallel_calls=tf.data.AUTOTUNE)
+    # converted once, then read from memory every epoch (IMDB's training reviews: about 40 MB)
+    dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(sequences), seed=seed, reshuffle_each_iteration=True)
     boundaries = bucket_boundaries(lengths) if buckets and len(sequences) > batch_size else []

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from shared import speed
 from shared.atomic import write_file, write_json
 from shared.errors import SeqappsError
 from shared.paths import default_runs_dir
@@ -42,6 +44,8 @@ def add_training_arguments(parser, *, epochs=5, batch_size=32, learning_rate=1e-
     group.add_argument("--run-dir", type=Path, default=None, help="checkpoints, logs, config and metrics; rerunning with the same run dir resumes an interrupted run (default: runs/<app>)")
     group.add_argument("--fresh", action="store_true", help="ignore an interrupted run's backup in --run-dir and start over")
     group.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: %(default)s)")
+    group.add_argument("--speed-report", type=Path, default=None, metavar="PATH", help="after training and at export, measure training throughput, input-pipeline starvation, inference latency and throughput per runtime, export time and peak memory, and write them to PATH as JSON (benchmarks/speed.py uses it; the trained model is unchanged)")
+    group.add_argument("--speed-steps", type=int, default=20, metavar="N", help="with --speed-report: training steps per timing (default: %(default)s)")
     return group
 
 
@@ -118,6 +122,7 @@ def start_run(args, log=print):
     log(describe_strategy(strategy))
     set_seed(args.seed)
     apply_precision(args.precision, log=log)
+    speed.begin(getattr(args, "speed_report", None), sys.argv, training_steps=getattr(args, "speed_steps", 20))
     return strategy
 
 
@@ -296,6 +301,9 @@ def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss"
         model.load_weights(best.path)
     if budget and budget.stopped:
         log(f"time budget of {args.time_budget:g} min reached: stopped, keeping the best weights")
+    if speed.active():
+        log("speed report: timing training steps (then undoing them) ...")
+        speed.measure_training(model, train_data)
     plot_history(Path(run_dir) / "history.csv", Path(run_dir) / "history.png")
     return {
         "epochs_run": len(history.epoch),

