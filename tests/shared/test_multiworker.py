@@ -81,3 +81,62 @@ def test_multiworker_without_tf_config_is_a_clear_error(tmp_path):
                             env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"}, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "error: --strategy multiworker needs TF_CONFIG" in result.stderr
+
+
+def start_workers(tmp_path, epochs):
+    """Both workers of a new cluster (fresh ports) on the same run directories."""
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    command = [sys.executable, *TRAIN[:TRAIN.index("--epochs")], "--epochs", str(epochs),
+               *TRAIN[TRAIN.index("--epochs") + 2:], "--no-export", "--patience", "100"]
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SEQAPPS_OFFLINE": "1", "SEQAPPS_CACHE": str(tmp_path / "cache"),
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen([*command, "--run-dir", str(tmp_path / f"worker-{index}")], cwd=REPO_ROOT,
+                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return workers
+
+
+def settled_epoch(run_dir):
+    """Epochs backed up and logged alike (-1 while they differ: mid-way through an epoch's end)."""
+    try:
+        backed_up = json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"]
+        return backed_up if backed_up == len(losses(run_dir)) else -1
+    except (OSError, ValueError, KeyError):
+        return -1
+
+
+@pytest.mark.slow
+def test_killed_workers_resume_from_their_backup(tmp_path):
+    """Both workers killed after an epoch's backup; the same command resumes, not restarts."""
+    import signal
+    import time
+
+    epochs = 6
+    workers = start_workers(tmp_path, epochs)
+    deadline = time.monotonic() + 300
+    # both workers at the same settled epoch: a worker killed a step ahead of the other
+    # would resume at another epoch, and the two would no longer run the same steps
+    while not (settled_epoch(tmp_path / "worker-0") == settled_epoch(tmp_path / "worker-1") >= 1):
+        assert all(worker.poll() is None for worker in workers), "a worker ended before its second backup"
+        assert time.monotonic() < deadline, "no backup after 300 s"
+        time.sleep(0.02)
+    for worker in workers:
+        worker.send_signal(signal.SIGKILL)
+        worker.communicate()
+    killed_at = [len(losses(tmp_path / f"worker-{i}")) for i in range(2)]
+    assert min(killed_at) < epochs, "the workers finished before the kill: nothing to resume"
+
+    workers = start_workers(tmp_path, epochs)
+    results = [worker.communicate(timeout=600) for worker in workers]
+    for worker, (_, err) in zip(workers, results):
+        assert worker.returncode == 0, err[-3000:]
+    for index in range(2):
+        with open(tmp_path / f"worker-{index}" / "history.csv", newline="") as file:
+            finished = [int(row["epoch"]) for row in csv.DictReader(file)]
+        # the epochs before the kill, then the rest: none trained twice, none skipped
+        assert finished == list(range(epochs)), finished
+    first, second = (weights(tmp_path / f"worker-{index}" / "best.weights.h5") for index in range(2))
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+    assert losses(tmp_path / "worker-0")[-1] < losses(tmp_path / "worker-0")[0]
