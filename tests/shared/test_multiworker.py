@@ -48,17 +48,23 @@ def losses(run_dir):
         return [float(row["loss"]) for row in csv.DictReader(file)]
 
 
-@pytest.mark.slow
-def test_two_workers_train_the_same_weights_and_only_the_chief_exports(tmp_path):
+def start_workers(tmp_path, *flags):
+    """Both workers of a new cluster (fresh ports), each with its run directory and export root."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SEQAPPS_OFFLINE": "1",
                "SEQAPPS_CACHE": str(tmp_path / "cache"), "SEQAPPS_EXPORT_DIR": str(tmp_path / f"exported-{index}"),
                "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen([sys.executable, *TRAIN, "--run-dir", str(tmp_path / f"worker-{index}")],
+        workers.append(subprocess.Popen([sys.executable, *TRAIN, *flags, "--run-dir", str(tmp_path / f"worker-{index}")],
                                         cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True))
+    return workers
+
+
+@pytest.mark.slow
+def test_two_workers_train_the_same_weights_and_only_the_chief_exports(tmp_path):
+    workers = start_workers(tmp_path)
     results = [worker.communicate(timeout=600) for worker in workers]
     for worker, (out, err) in zip(workers, results):
         assert worker.returncode == 0, err[-3000:]
@@ -83,20 +89,6 @@ def test_multiworker_without_tf_config_is_a_clear_error(tmp_path):
     assert "error: --strategy multiworker needs TF_CONFIG" in result.stderr
 
 
-def start_workers(tmp_path, epochs):
-    """Both workers of a new cluster (fresh ports) on the same run directories."""
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
-    command = [sys.executable, *TRAIN[:TRAIN.index("--epochs")], "--epochs", str(epochs),
-               *TRAIN[TRAIN.index("--epochs") + 2:], "--no-export", "--patience", "100"]
-    workers = []
-    for index in range(2):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SEQAPPS_OFFLINE": "1", "SEQAPPS_CACHE": str(tmp_path / "cache"),
-               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen([*command, "--run-dir", str(tmp_path / f"worker-{index}")], cwd=REPO_ROOT,
-                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    return workers
-
-
 def settled_epoch(run_dir):
     """Epochs backed up and logged alike (-1 while they differ: mid-way through an epoch's end)."""
     try:
@@ -113,7 +105,9 @@ def test_killed_workers_resume_from_their_backup(tmp_path):
     import time
 
     epochs = 6
-    workers = start_workers(tmp_path, epochs)
+    # later flags win: more epochs, no export, and no early stop (its patience restarts on resume)
+    resume_flags = ("--epochs", str(epochs), "--no-export", "--patience", "100")
+    workers = start_workers(tmp_path, *resume_flags)
     deadline = time.monotonic() + 300
     # both workers at the same settled epoch: a worker killed a step ahead of the other
     # would resume at another epoch, and the two would no longer run the same steps
@@ -127,7 +121,7 @@ def test_killed_workers_resume_from_their_backup(tmp_path):
     killed_at = [len(losses(tmp_path / f"worker-{i}")) for i in range(2)]
     assert min(killed_at) < epochs, "the workers finished before the kill: nothing to resume"
 
-    workers = start_workers(tmp_path, epochs)
+    workers = start_workers(tmp_path, *resume_flags)
     results = [worker.communicate(timeout=600) for worker in workers]
     for worker, (_, err) in zip(workers, results):
         assert worker.returncode == 0, err[-3000:]
