@@ -16,8 +16,14 @@ on one machine:
     python -m benchmarks.speed                            # the same with more data and epochs
     python -m benchmarks.speed --apps sentiment ner
     python -m benchmarks.speed --precision both           # on a GPU: mixed_float16 against float32
+    python -m benchmarks.speed --real-data                # the real datasets' pipelines, 200 steps each
 
-Results: ``benchmarks/results/speed.json`` (``speed_quick.json``; ``speed_<precision>.json``
+``--real-data`` feeds each app (not captioning) its real dataset from the shared data folder
+(``../shared/data`` or ``$SEQAPPS_SHARED_DATA``) through its own pipeline, trains for one
+minute and then times 200 pipeline steps against the same batches from memory: the
+starvation check on real text, sentences and prices rather than the small demo sets.
+
+Results: ``benchmarks/results/speed.json`` (``speed_quick.json``, ``speed_real.json``; ``speed_<precision>.json``
 with ``--precision``) and a Markdown table (``.md``) beside it; each train command's log too.
 """
 
@@ -35,6 +41,7 @@ if _REPO not in sys.path:  # also runnable as ``python benchmarks/speed.py``
 
 from benchmarks import common  # noqa: E402
 from benchmarks.common import RESULTS_DIR, code_version, load_average, now_iso  # noqa: E402
+from benchmarks.textgen_imdb import review_text  # noqa: E402
 from shared.atomic import write_json, write_text  # noqa: E402
 from shared.environment import machine, package_versions  # noqa: E402
 
@@ -51,6 +58,20 @@ APPS = {
     "textgen": (["--limit", "100", "--epochs", "1", "--embeddings", "none"],
                 ["--limit", "400", "--epochs", "1", "--embeddings", "none"]),
 }
+# app -> (shared data subfolder, files it needs, arguments given that folder) for --real-data;
+# a minute of training (the time budget ends the epoch), and a slice where the test split is large
+REAL_DATA = {
+    "sentiment": ("sentiment", ["imdb_train.csv.gz", "imdb_test.csv.gz"],
+                  lambda data: ["--data", str(data), "--embeddings", "none", "--limit", "5000"]),
+    "ner": ("ner/conll2003", ["train.txt", "valid.txt", "test.txt"],
+            lambda data: ["--data", str(data), "--embeddings", "none"]),
+    "stocks": ("stocks", ["all_stocks_5yr.csv.gz"], lambda data: ["--data", str(data / "all_stocks_5yr.csv.gz")]),
+    "translation": ("translation", ["spa-eng/spa.txt.gz"],
+                    lambda data: ["--data", str(data / "spa-eng" / "spa.txt.gz"), "--embeddings", "none", "--limit", "20000"]),
+    "textgen": ("sentiment", ["imdb_train.csv.gz", "imdb_test.csv.gz"],
+                lambda data: ["--data", str(review_text(data, 5000)), "--embeddings", "none"]),
+}
+REAL_DATA_FLAGS = ["--epochs", "1", "--time-budget", "1"]
 RUNTIMES = ("keras_predict", "tf_function", "savedmodel_raw", "onnxruntime")
 PRECISIONS = {"auto": ["auto"], "float32": ["float32"], "mixed": ["mixed_float16"],
               "both": ["float32", "mixed_float16"]}
@@ -60,10 +81,12 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="python -m benchmarks.speed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="less data and one epoch per app (under 5 minutes on 2 cores)")
-    parser.add_argument("--apps", nargs="+", choices=list(APPS), default=list(APPS), help="apps to measure (default: all)")
+    parser.add_argument("--real-data", action="store_true", help="each app's real dataset from the shared data folder, a minute of training, 200 timed steps (captioning is left out)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps per pipeline/in-memory timing (default: 10 quick, 30 full, 200 with --real-data)")
+    parser.add_argument("--apps", nargs="+", choices=list(APPS), default=None, help="apps to measure (default: all; with --real-data all but captioning)")
     parser.add_argument("--precision", choices=list(PRECISIONS), default="auto",
                         help="auto: the train command's choice; both: float32 and mixed_float16, with the training speedup (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=None, help="results JSON; the table goes beside it as .md (default: benchmarks/results/speed[_quick].json)")
+    parser.add_argument("--out", type=Path, default=None, help="results JSON; the table goes beside it as .md (default: benchmarks/results/speed[_quick|_real].json)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR", help="keep the runs and exports in DIR (default: a temporary folder)")
     parser.add_argument("--python", default=sys.executable, help="interpreter for the train commands (default: this one)")
     return parser
@@ -73,10 +96,9 @@ def measure(app, precision, args, workdir):
     """One app's train command with ``--speed-report``; returns its report (or the failure)."""
     name = f"{app}-{precision}"
     report, log_path = workdir / f"{name}.json", workdir / f"{name}.log"
-    quick, full = APPS[app]
-    command = [args.python, "-m", f"apps.{app}.train", *(quick if args.quick else full), "--precision", precision,
+    command = [args.python, "-m", f"apps.{app}.train", *app_arguments(app, args), "--precision", precision,
                "--run-dir", str(workdir / "runs" / name), "--fresh", "--export-dir", str(workdir / "exported" / precision),
-               "--verbose", "2", "--speed-report", str(report), "--speed-steps", "10" if args.quick else "30"]
+               "--verbose", "2", "--speed-report", str(report), "--speed-steps", str(args.steps)]
     print(f"\n$ {shlex.join(command)}", flush=True)
     status, wall, _ = common.run_train_command(command, log_path, {**os.environ, "PYTHONUNBUFFERED": "1"})
     result = common.read_record(report) or {}
@@ -84,6 +106,16 @@ def measure(app, precision, args, workdir):
     if status != 0:
         result["error"] = f"the train command failed with exit status {status}; see the log"
     return result
+
+
+def app_arguments(app, args):
+    """The train command's data and model flags for ``app`` in this mode."""
+    if args.real_data:
+        subfolder, files, flags = REAL_DATA[app]
+        data = common.find_data(subfolder, files, what=f"{app}'s real data", hint="see ../shared/data/README.md")
+        return flags(data) + REAL_DATA_FLAGS
+    quick, full = APPS[app]
+    return quick if args.quick else full
 
 
 def table(results):
@@ -135,7 +167,14 @@ def precision_speedups(results):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    suffix = "_quick" if args.quick else ""
+    if args.real_data and args.quick:
+        raise common.BenchmarkError("--real-data and --quick do not go together: --real-data sets its own steps")
+    args.apps = args.apps or [app for app in APPS if not (args.real_data and app not in REAL_DATA)]
+    missing = [app for app in args.apps if args.real_data and app not in REAL_DATA]
+    if missing:
+        raise common.BenchmarkError(f"--real-data has no dataset for {', '.join(missing)}")
+    args.steps = args.steps or (200 if args.real_data else 10 if args.quick else 30)
+    suffix = "_real" if args.real_data else "_quick" if args.quick else ""
     suffix += "" if args.precision == "auto" else f"_{args.precision}"
     out = Path(args.out or RESULTS_DIR / f"speed{suffix}.json").resolve()
     begun, started, load_at_start = now_iso(), time.monotonic(), load_average()
@@ -146,12 +185,14 @@ def main(argv=None):
     logs = {f"{r['app']}-{r.get('precision', '?')}": r.pop("log") for r in results}
     failed = [r["app"] for r in results if r.get("error")]
     record = {
-        "benchmark": "speed", "quick": bool(args.quick), "date": begun, "finished": now_iso(),
+        "benchmark": "speed", "quick": bool(args.quick), "real_data": bool(args.real_data),
+        "timed_steps": args.steps, "date": begun, "finished": now_iso(),
         "wall_seconds": round(time.monotonic() - started, 1), "machine": machine(),
         "load_average": {"start": load_at_start, "end": load_average()}, "versions": package_versions(),
         "code": code_version(__file__), "apps": results, "failed": failed,
         "mixed_over_float32_training": precision_speedups(results),
-        "inputs": "training: the app's demo data through its own tf.data pipeline; inference: padded batches "
+        "inputs": ("training: the app's real dataset (--real-data)" if args.real_data else
+                   "training: the app's demo data") + " through its own tf.data pipeline; inference: padded batches "
                   "of random ids (time axis 128, row lengths 32-128) or normal floats, the same batch for every "
                   "runtime; SavedModel: the export's own parity inputs (raw text/prices), repeated to the batch",
     }
@@ -160,7 +201,8 @@ def main(argv=None):
     markdown = table(results)
     write_text(out.with_suffix(".md"), f"Measured {begun} on {record['machine'].get('cpu_model')} "
                                        f"({record['machine'].get('usable_cpus')} CPUs), {args.precision} precision"
-                                       f"{' (quick)' if args.quick else ''}.\n\n{markdown}\n")
+                                       f"{' (quick)' if args.quick else ' (real data)' if args.real_data else ''}, "
+                                       f"{args.steps} timed training steps.\n\n{markdown}\n")
     print("\n" + markdown)
     if record["mixed_over_float32_training"]:
         print("\nmixed_float16 / float32 training examples/s: " +

@@ -78,6 +78,25 @@ def timed(function, *, min_seconds=0.5, min_repeats=3, max_repeats=50, warmup=2)
     return statistics.median(times)
 
 
+def timed_together(functions, *, min_seconds=0.5, calls=3, min_rounds=3, max_rounds=20):
+    """Median seconds per call of each of ``functions``, timed in alternating blocks.
+
+    Timing one runtime after the other charges whatever else the machine does meanwhile to
+    one of them; in alternating blocks a busy moment slows both. Each block starts with an
+    untimed call, so that neither pays for the other's caches or still-spinning threads.
+    """
+    times, started, rounds = {name: [] for name in functions}, time.perf_counter(), 0
+    while rounds < min_rounds or (time.perf_counter() - started < min_seconds * len(functions) and rounds < max_rounds):
+        for name, function in functions.items():
+            function()
+            for _ in range(calls):
+                begun = time.perf_counter()
+                function()
+                times[name].append(time.perf_counter() - begun)
+        rounds += 1
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 # ------------------------------------------------------------------ training
 
 
@@ -194,8 +213,8 @@ def measure_graph(model, onnx_path, report=None):
         tensors = {name: tf.constant(value) for name, value in feed.items()}
         seconds = {
             "keras_predict": timed(lambda: model.predict(feed, batch_size=batch, verbose=0), min_seconds=report.min_seconds),
-            "tf_function": timed(lambda: keras.tree.map_structure(np.asarray, function(tensors)), min_seconds=report.min_seconds),
-            "onnxruntime": timed(lambda: runner(**onnx_feed), min_seconds=report.min_seconds),
+            **timed_together({"tf_function": lambda: keras.tree.map_structure(np.asarray, function(tensors)),
+                              "onnxruntime": lambda: runner(**onnx_feed)}, min_seconds=report.min_seconds),
         }
         result[f"batch_{batch}"] = {"ms": {k: 1000 * v for k, v in seconds.items()},
                                     "examples_per_s": {k: batch / v for k, v in seconds.items()}}

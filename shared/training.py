@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from shared import speed
-from shared.atomic import write_file, write_json
+from shared.atomic import write_file, write_json, write_text
 from shared.errors import SeqappsError
 from shared.paths import default_runs_dir
 from shared.precision import PRECISIONS
@@ -162,35 +162,131 @@ def _jsonable(config):
     return {key: (str(value) if isinstance(value, Path) else value) for key, value in items}
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` whose backup a kill can never leave half written.
+class RunBackup(keras.callbacks.Callback):
+    """Resume a killed run where it stopped, with its logs and counters in step.
 
-    Keras rewrites ``latest.weights.h5`` in place and the epoch file after it, so a kill
-    during the save leaves weights that do not load, or weights an epoch ahead of the epoch
-    recorded. Here each save writes a new weights file (atomically) and then replaces the
-    epoch file that names it: the backup is always the last complete pair.
+    What Keras' ``BackupAndRestore`` does, with the gaps a real kill finds closed:
+
+    * **atomic**: each save writes a new weights file, then replaces the metadata that
+      names it, so the backup is always the last complete pair (Keras rewrites
+      ``latest.weights.h5`` in place: a kill during the save leaves weights that do not load);
+    * **saved last**: :attr:`saver` goes last in the callback list, so an epoch is backed up
+      only once every other callback has logged it; on resume, ``history.csv`` rows of
+      epochs the backup does not hold (a kill between the row and the backup) are cut, so
+      each epoch is logged exactly once;
+    * **counters**: early stopping's patience count and best value travel with the weights,
+      so a resumed run stops when the uninterrupted one would have;
+    * **one cluster, one backup**: under ``MultiWorkerMirroredStrategy`` every worker takes
+      the chief's weights, optimizer state, epoch and counters, whichever epoch its own
+      backup holds (a kill can catch the workers an epoch apart), so all run the same steps.
     """
 
-    def _save_model(self):
-        folder = Path(self.backup_dir)
-        name = f"epoch-{self._current_epoch}-batch-{self._last_batch_seen}.weights.h5"
-        write_file(folder / name, lambda path: self.model.save_weights(path, overwrite=True), suffix=".weights.h5")
-        write_json(self._training_metadata_path,
-                   {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name})
-        for older in folder.glob("epoch-*.weights.h5"):
+    def __init__(self, folder, *, history=None, early_stopping=None):
+        super().__init__()
+        self.folder, self.history, self.early_stopping = Path(folder), history, early_stopping
+        self.metadata_path = self.folder / "training_metadata.json"
+        self.saver = _SaveBackup(self)
+        self._counters = None
+
+    def on_train_begin(self, logs=None):
+        metadata = json.loads(self.metadata_path.read_text()) if self.metadata_path.exists() else {}
+        if metadata:
+            if self.model.optimizer is not None and not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)
+            # a backup left by Keras' own callback has no "weights" entry
+            self.model.load_weights(self.folder / metadata.get("weights", "latest.weights.h5"))
+        epoch, counters = metadata.get("epoch", 0), metadata.get("early_stopping")
+        if isinstance(self.model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            epoch, counters = take_the_chiefs(self.model, epoch, counters)
+        self.model._initial_epoch = epoch
+        self._counters = counters
+        if self.history and epoch:
+            keep_epochs_before(self.history, epoch)
+
+    def restore_counters(self):
+        """Early stopping's counters, once its own ``on_train_begin`` has reset them."""
+        if self.early_stopping is not None and self._counters:
+            for name, value in self._counters.items():
+                setattr(self.early_stopping, name, value)
+
+    def save(self, epoch):
+        name = f"epoch-{epoch + 1}.weights.h5"
+        write_file(self.folder / name, lambda path: self.model.save_weights(path, overwrite=True), suffix=".weights.h5")
+        metadata = {"epoch": epoch + 1, "weights": name}
+        if self.early_stopping is not None:
+            stopper = self.early_stopping
+            metadata["early_stopping"] = {"wait": int(stopper.wait), "best_epoch": int(stopper.best_epoch),
+                                          "best": None if stopper.best is None else float(stopper.best)}
+        write_json(self.metadata_path, metadata)
+        for older in self.folder.glob("epoch-*.weights.h5"):
             if older.name != name:
                 older.unlink(missing_ok=True)
 
-    def _load_model(self):
-        metadata_path = Path(self._training_metadata_path)
-        if not metadata_path.exists():
-            return
-        metadata = json.loads(metadata_path.read_text())
-        if self.model.optimizer is not None and not self.model.optimizer.built:
-            self.model.optimizer.build(self.model.trainable_variables)
-        # a backup left by Keras' own callback has no "weights" entry
-        self.model.load_weights(Path(self.backup_dir) / metadata.get("weights", "latest.weights.h5"))
-        self.model._initial_epoch = metadata["epoch"]
+    def on_train_end(self, logs=None):
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _SaveBackup(keras.callbacks.Callback):
+    """The end-of-epoch half of :class:`RunBackup`: last in the list, after every log."""
+
+    def __init__(self, backup):
+        super().__init__()
+        self.backup = backup
+
+    def on_train_begin(self, logs=None):
+        self.backup.restore_counters()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.backup.save(epoch)
+
+
+def keep_epochs_before(history_csv, epoch):
+    """Cut ``history.csv`` back to the rows of epochs before ``epoch`` (atomically)."""
+    import csv
+    import io
+
+    path = Path(history_csv)
+    if not path.exists():
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or "epoch" not in rows[0]:
+        return
+    column = rows[0].index("epoch")
+    kept = [rows[0]] + [row for row in rows[1:] if len(row) > column and int(float(row[column])) < epoch]
+    if len(kept) < len(rows):
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(kept)
+        write_text(path, text.getvalue())
+
+
+def take_the_chiefs(model, epoch, counters):
+    """The chief's weights, optimizer state, epoch and early-stopping counters, on every worker.
+
+    One all-reduce in which only global replica 0 (on the chief) contributes. Every worker
+    calls it at the start of training, whether or not it found a backup of its own.
+    """
+    strategy = model.distribute_strategy
+    variables = list(model.weights) + list(model.optimizer.variables)
+    counters = counters or {}
+    best = counters.get("best")
+    numbers = [epoch, counters.get("wait", -1), counters.get("best_epoch", 0), np.nan if best is None else best]
+
+    @tf.function
+    def chiefs(values):
+        def replica(values):
+            context = tf.distribute.get_replica_context()
+            own = tf.cast(tf.equal(context.replica_id_in_sync_group, 0), tf.float64)
+            return context.all_reduce(tf.distribute.ReduceOp.SUM, [tf.cast(value, tf.float64) * own for value in values])
+        return strategy.experimental_local_results(strategy.run(replica, args=(values,)))[0]
+
+    values = chiefs([tf.convert_to_tensor(variable) for variable in variables] + [tf.constant(numbers, tf.float64)])
+    for variable, value in zip(variables, values):
+        variable.assign(tf.cast(value, variable.dtype))
+    epoch, wait, best_epoch, best = values[-1].numpy().tolist()
+    counters = None if wait < 0 else {"wait": int(wait), "best_epoch": int(best_epoch),
+                                      "best": None if np.isnan(best) else best}
+    return int(epoch), counters
 
 
 class BestWeights(keras.callbacks.Callback):
@@ -283,13 +379,14 @@ def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss"
     """
     best = BestWeights(run_dir, monitor, mode)
     budget = TimeBudget(args.time_budget) if args.time_budget else None
-    callbacks = list(callbacks) + [
-        AtomicBackupAndRestore(str(Path(run_dir) / "backup")),
-        best,
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=args.patience),
-        keras.callbacks.CSVLogger(str(Path(run_dir) / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(str(Path(run_dir) / "logs"), write_graph=False),
-    ] + ([budget] if budget else [])
+    early_stopping = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=args.patience)
+    history_csv = Path(run_dir) / "history.csv"
+    # first to restore (before the CSV log opens), last to save (after every log of the epoch)
+    backup = RunBackup(Path(run_dir) / "backup", history=history_csv, early_stopping=early_stopping)
+    callbacks = [backup, *callbacks, best, early_stopping,
+                 keras.callbacks.CSVLogger(str(history_csv), append=True),
+                 keras.callbacks.TensorBoard(str(Path(run_dir) / "logs"), write_graph=False),
+                 *([budget] if budget else []), backup.saver]
     started = time.monotonic()
     if isinstance(model.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
         history = _fit_multiworker(model, train_data, validation_data, callbacks, epochs=args.epochs, log=log)
@@ -304,7 +401,7 @@ def fit(model, train_data, validation_data, *, args, run_dir, monitor="val_loss"
     if speed.active():
         log("speed report: timing training steps (then undoing them) ...")
         speed.measure_training(model, train_data)
-    plot_history(Path(run_dir) / "history.csv", Path(run_dir) / "history.png")
+    plot_history(history_csv, Path(run_dir) / "history.png")
     return {
         "epochs_run": len(history.epoch),
         "best_epoch": best.best_epoch,

@@ -89,37 +89,62 @@ def test_multiworker_without_tf_config_is_a_clear_error(tmp_path):
     assert "error: --strategy multiworker needs TF_CONFIG" in result.stderr
 
 
-def settled_epoch(run_dir):
-    """Epochs backed up and logged alike (-1 while they differ: mid-way through an epoch's end)."""
+def backed_up_epoch(run_dir):
     try:
-        backed_up = json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"]
-        return backed_up if backed_up == len(losses(run_dir)) else -1
+        return json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"]
     except (OSError, ValueError, KeyError):
-        return -1
+        return 0
+
+
+def copy_backup(run_dir, to):
+    """The backup as it stands (its metadata, then the weights file it names; again if that went meanwhile)."""
+    while True:
+        metadata = (run_dir / "backup" / "training_metadata.json").read_bytes()
+        try:
+            weights = (run_dir / "backup" / json.loads(metadata)["weights"]).read_bytes()
+        except FileNotFoundError:
+            continue
+        to.mkdir(parents=True)
+        (to / "training_metadata.json").write_bytes(metadata)
+        (to / json.loads(metadata)["weights"]).write_bytes(weights)
+        return json.loads(metadata)["epoch"]
+
+
+def wait_for(condition, workers, what, seconds=300):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert all(worker.poll() is None for worker in workers), f"a worker ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} after {seconds} s"
+        time.sleep(0.02)
 
 
 @pytest.mark.slow
-def test_killed_workers_resume_from_their_backup(tmp_path):
-    """Both workers killed after an epoch's backup; the same command resumes, not restarts."""
+def test_killed_workers_resume_from_the_chiefs_backup(tmp_path):
+    """Both workers killed mid-run, worker 1's backup an epoch behind the chief's: the same
+    command resumes every worker at the chief's epoch, with the chief's weights."""
+    import shutil
     import signal
-    import time
 
     epochs = 6
-    # later flags win: more epochs, no export, and no early stop (its patience restarts on resume)
+    # later flags win: more epochs, no export, and no early stop, so that all six epochs run
     resume_flags = ("--epochs", str(epochs), "--no-export", "--patience", "100")
     workers = start_workers(tmp_path, *resume_flags)
-    deadline = time.monotonic() + 300
-    # both workers at the same settled epoch: a worker killed a step ahead of the other
-    # would resume at another epoch, and the two would no longer run the same steps
-    while not (settled_epoch(tmp_path / "worker-0") == settled_epoch(tmp_path / "worker-1") >= 1):
-        assert all(worker.poll() is None for worker in workers), "a worker ended before its second backup"
-        assert time.monotonic() < deadline, "no backup after 300 s"
-        time.sleep(0.02)
+    wait_for(lambda: backed_up_epoch(tmp_path / "worker-1") >= 1, workers, "a first backup")
+    older = copy_backup(tmp_path / "worker-1", tmp_path / "older-backup")
+    # the chief an epoch further, logged by both workers (a kill never leaves a worker's
+    # history short of an epoch the chief backed up: the workers step together)
+    wait_for(lambda: (backed_up_epoch(tmp_path / "worker-0") > older
+                      and len(losses(tmp_path / "worker-1")) >= backed_up_epoch(tmp_path / "worker-0")),
+             workers, "a later backup")
     for worker in workers:
         worker.send_signal(signal.SIGKILL)
         worker.communicate()
-    killed_at = [len(losses(tmp_path / f"worker-{i}")) for i in range(2)]
-    assert min(killed_at) < epochs, "the workers finished before the kill: nothing to resume"
+    chief_epoch = backed_up_epoch(tmp_path / "worker-0")
+    assert older < chief_epoch < epochs, "nothing to resume"
+    shutil.rmtree(tmp_path / "worker-1" / "backup")
+    shutil.copytree(tmp_path / "older-backup", tmp_path / "worker-1" / "backup")
 
     workers = start_workers(tmp_path, *resume_flags)
     results = [worker.communicate(timeout=600) for worker in workers]
@@ -128,8 +153,8 @@ def test_killed_workers_resume_from_their_backup(tmp_path):
     for index in range(2):
         with open(tmp_path / f"worker-{index}" / "history.csv", newline="") as file:
             finished = [int(row["epoch"]) for row in csv.DictReader(file)]
-        # the epochs before the kill, then the rest: none trained twice, none skipped
-        assert finished == list(range(epochs)), finished
+        # the epochs before the chief's backup, then the rest: none trained twice, none skipped
+        assert finished == list(range(epochs)), (index, finished)
     first, second = (weights(tmp_path / f"worker-{index}" / "best.weights.h5") for index in range(2))
     for name in first:
         np.testing.assert_array_equal(first[name], second[name], err_msg=name)

@@ -69,7 +69,7 @@ def test_time_budget_stops_cleanly(tmp_path):
 
 
 class Crash(keras.callbacks.Callback):
-    """Simulates a killed process at the end of an epoch (after BackupAndRestore saved)."""
+    """Simulates a killed process at the end of an epoch (after the backup saved)."""
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == 1:
@@ -78,7 +78,6 @@ class Crash(keras.callbacks.Callback):
 
 def crashed_run(tmp_path, monkeypatch, args):
     """The run directory of a run that crashed after its second epoch (see :class:`Crash`)."""
-    args = training_args(epochs=4)
     model, train, val = tiny_problem()
     compile_model(model, args)
     run_dir, _ = prepare_run_dir("toy", tmp_path / "run", args)
@@ -91,15 +90,20 @@ def crashed_run(tmp_path, monkeypatch, args):
     return run_dir
 
 
+def rerun(run_dir, args, seed=5):
+    """The same command again, as a new process would run it: a fresh model, the same run dir."""
+    model, train, val = tiny_problem(seed)
+    compile_model(model, args)
+    run_dir, resuming = prepare_run_dir("toy", run_dir, args)
+    assert resuming
+    return fit(model, train, val, args=args, run_dir=run_dir, log=lambda *_: None)
+
+
 def test_interrupted_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     args = training_args(epochs=4)
     run_dir = crashed_run(tmp_path, monkeypatch, args)
 
-    model, train, val = tiny_problem(seed=5)  # a new process would build a fresh model
-    compile_model(model, args)
-    run_dir, resuming = prepare_run_dir("toy", run_dir, args)
-    summary = fit(model, train, val, args=args, run_dir=run_dir, log=lambda *_: None)
-    assert resuming
+    summary = rerun(run_dir, args)
     assert summary["epochs_run"] == 2, "should train only the two epochs that were left"
     assert epochs_logged(run_dir) == [0, 1, 2, 3]
     assert not (run_dir / "backup").exists(), "a finished run removes its backup"
@@ -116,11 +120,36 @@ def test_a_save_killed_half_way_leaves_the_last_backup_loadable(tmp_path, monkey
     (backup / ".epoch-3-batch-0.weights.h5.x1y2.weights.h5").write_bytes(complete[: len(complete) // 3])
     (backup / "latest.weights.h5").write_bytes(complete[:100])  # Keras' own name: not ours to read
 
-    model, train, val = tiny_problem(seed=5)
-    compile_model(model, args)
-    summary = fit(model, train, val, args=args, run_dir=prepare_run_dir("toy", run_dir, args)[0],
-                  log=lambda *_: None)
+    summary = rerun(run_dir, args)
     assert summary["epochs_run"] == 2 and epochs_logged(run_dir) == [0, 1, 2, 3]
+
+
+def test_a_kill_between_the_history_row_and_the_backup_logs_the_epoch_once(tmp_path, monkeypatch):
+    args = training_args(epochs=4)
+    run_dir = crashed_run(tmp_path, monkeypatch, args)  # backed up after epoch 1, logged 0 and 1
+    # what a kill after epoch 2's row and before its backup leaves behind
+    with open(run_dir / "history.csv") as handle:
+        rows = handle.read().splitlines()
+    (run_dir / "history.csv").write_text("\n".join(rows + [rows[-1].replace("1,", "2,", 1)]) + "\n")
+    assert epochs_logged(run_dir) == [0, 1, 2]
+
+    summary = rerun(run_dir, args)
+    assert summary["epochs_run"] == 2 and epochs_logged(run_dir) == [0, 1, 2, 3]
+
+
+def test_early_stopping_counts_patience_across_a_resume(tmp_path, monkeypatch):
+    """No learning (rate 0): the validation loss never improves after epoch 0, so with
+    patience 2 an uninterrupted run stops after epoch 2; so must one killed after epoch 1."""
+    args = training_args(epochs=10, learning_rate=0.0, patience=2)
+    model, train, val = tiny_problem()
+    compile_model(model, args)
+    uninterrupted = fit(model, train, val, args=args, run_dir=prepare_run_dir("toy", tmp_path / "whole", args)[0],
+                        log=lambda *_: None)
+    assert uninterrupted["epochs_run"] == 3
+
+    run_dir = crashed_run(tmp_path, monkeypatch, args)
+    resumed = rerun(run_dir, args, seed=0)  # the same validation data
+    assert resumed["epochs_run"] == 1 and epochs_logged(run_dir) == [0, 1, 2]
 
 
 def test_precision_auto_is_float32_on_cpu_and_heads_stay_float32():
