@@ -51,9 +51,9 @@ APPS = {
     "sentiment": (["--epochs", "1", "--embeddings", "none"], ["--epochs", "2", "--embeddings", "none"]),
     "ner": (["--epochs", "1", "--embeddings", "none"], ["--epochs", "2", "--embeddings", "none"]),
     "stocks": (["--data", "demo", "--epochs", "1"], ["--data", "demo", "--epochs", "3"]),
-    "captioning": (["--demo-images", "300", "--epochs", "1", "--embeddings", "none"],
+    "captioning": (["--demo-images", "200", "--epochs", "1", "--embeddings", "none"],
                    ["--demo-images", "1500", "--epochs", "2", "--embeddings", "none"]),
-    "translation": (["--demo-size", "1000", "--epochs", "1", "--embeddings", "none"],
+    "translation": (["--demo-size", "600", "--epochs", "1", "--embeddings", "none"],
                     ["--demo-size", "4000", "--epochs", "2", "--embeddings", "none"]),
     "textgen": (["--limit", "100", "--epochs", "1", "--embeddings", "none"],
                 ["--limit", "400", "--epochs", "1", "--embeddings", "none"]),
@@ -98,7 +98,7 @@ def measure(app, precision, args, workdir):
     report, log_path = workdir / f"{name}.json", workdir / f"{name}.log"
     command = [args.python, "-m", f"apps.{app}.train", *app_arguments(app, args), "--precision", precision,
                "--run-dir", str(workdir / "runs" / name), "--fresh", "--export-dir", str(workdir / "exported" / precision),
-               "--verbose", "2", "--speed-report", str(report), "--speed-steps", str(args.steps)]
+               "--verbose", "2", "--speed-report", str(report), "--speed-steps", str(args.steps), "--speed-seconds", "0.2" if args.quick else "0.5"]
     print(f"\n$ {shlex.join(command)}", flush=True)
     status, wall, _ = common.run_train_command(command, log_path, {**os.environ, "PYTHONUNBUFFERED": "1"})
     result = common.read_record(report) or {}

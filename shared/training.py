@@ -2,7 +2,7 @@
 
 One ``fit`` call gives each app the same behaviour: Keras' progress bar, the best weights
 kept (atomically) and restored at the end, early stopping, resume after a killed run
-(``BackupAndRestore``), TensorBoard and CSV logs, a wall-clock budget, gradient clipping,
+(:class:`RunBackup`), TensorBoard and CSV logs, a wall-clock budget, gradient clipping,
 and a run directory holding ``config.json``, ``metrics.json`` and a plot of the curves.
 """
 
@@ -46,6 +46,7 @@ def add_training_arguments(parser, *, epochs=5, batch_size=32, learning_rate=1e-
     group.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: %(default)s)")
     group.add_argument("--speed-report", type=Path, default=None, metavar="PATH", help="after training and at export, measure training throughput, input-pipeline starvation, inference latency and throughput per runtime, export time and peak memory, and write them to PATH as JSON (benchmarks/speed.py uses it; the trained model is unchanged)")
     group.add_argument("--speed-steps", type=int, default=20, metavar="N", help="with --speed-report: training steps per timing (default: %(default)s)")
+    group.add_argument("--speed-seconds", type=float, default=0.5, metavar="S", help="with --speed-report: time each runtime and batch size for at least S seconds (default: %(default)s)")
     return group
 
 
@@ -122,7 +123,8 @@ def start_run(args, log=print):
     log(describe_strategy(strategy))
     set_seed(args.seed)
     apply_precision(args.precision, log=log)
-    speed.begin(getattr(args, "speed_report", None), sys.argv, training_steps=getattr(args, "speed_steps", 20))
+    speed.begin(getattr(args, "speed_report", None), sys.argv, training_steps=getattr(args, "speed_steps", 20),
+                min_seconds=getattr(args, "speed_seconds", 0.5))
     return strategy
 
 

@@ -27,6 +27,7 @@ def test_training_throughput_counts_examples_and_time_steps(speed_run):
     # a stocks "token" is one day of the window
     assert training["tokens"] == training["examples"] * window
     assert training["tokens_per_s"] == pytest.approx(training["examples_per_s"] * window)
+    assert training["steps"] == record["timed_steps"] == 10  # --quick
     assert training["step_ms"]["pipeline"] > 0 and training["step_ms"]["in_memory"] > 0
     assert training["pipeline_over_in_memory"] == pytest.approx(
         training["step_ms"]["pipeline"] / training["step_ms"]["in_memory"])
@@ -57,3 +58,12 @@ def test_the_measured_model_is_the_model_trained_without_the_flag(speed_run):
     assert result.returncode == 0, result.stderr[-3000:]
     plain = json.loads((root / "plain" / "metrics.json").read_text())
     assert plain["test"] == measured["test"]
+
+
+def test_real_data_mode_refuses_what_it_cannot_measure(tmp_path):
+    for flags, message in ((["--real-data", "--apps", "captioning"], "--real-data has no dataset for captioning"),
+                           (["--real-data", "--quick"], "--real-data and --quick do not go together: --real-data sets its own steps")):
+        result = run("benchmarks.speed", *flags, "--out", str(tmp_path / "speed.json"), env=environment(tmp_path))
+        assert result.returncode == 2 and f"error: {message}" in result.stderr.splitlines(), result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "speed.json").exists()
