@@ -121,7 +121,7 @@ def follow_pointers(pointers, last_tag):
     batch, steps, num_tags = tf.shape(pointers)[0], tf.shape(pointers)[1], tf.shape(pointers)[2]
     identity = tf.broadcast_to(tf.range(num_tags, dtype=pointers.dtype), tf.stack([batch, steps, num_tags]))
     # where each (sentence, step) row starts in the flattened maps: a flat gather is one ONNX
-    # Gather, twice as fast in onnxruntime as the GatherND of a gather with batch dimensions
+    # Gather, not the GatherND a gather with batch dimensions becomes (slower in onnxruntime)
     rows = tf.reshape(tf.range(batch * steps, dtype=pointers.dtype) * num_tags, tf.stack([batch, steps, 1]))
 
     def jump(maps, span):
