@@ -10,9 +10,12 @@ gradients: two unsynchronised workers would drift apart from the first step.
 import csv
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -62,10 +65,25 @@ def start_workers(tmp_path, *flags):
     return workers
 
 
+def finish(workers, seconds=600):
+    """Each worker's (stdout, stderr) once both have exited; both killed if either hangs.
+
+    Workers that disagree on their steps wait for each other forever: a failing test must
+    not leave them running (and holding the CPU) for the rest of the suite.
+    """
+    try:
+        return [worker.communicate(timeout=seconds) for worker in workers]
+    except subprocess.TimeoutExpired:
+        for worker in workers:
+            worker.kill()
+            worker.communicate()
+        pytest.fail(f"the workers had not finished after {seconds} s")
+
+
 @pytest.mark.slow
 def test_two_workers_train_the_same_weights_and_only_the_chief_exports(tmp_path):
     workers = start_workers(tmp_path)
-    results = [worker.communicate(timeout=600) for worker in workers]
+    results = finish(workers)
     for worker, (out, err) in zip(workers, results):
         assert worker.returncode == 0, err[-3000:]
     chief_out, other_out = results[0][0], results[1][0]
@@ -111,8 +129,6 @@ def copy_backup(run_dir, to):
 
 
 def wait_for(condition, workers, what, seconds=300):
-    import time
-
     deadline = time.monotonic() + seconds
     while not condition():
         assert all(worker.poll() is None for worker in workers), f"a worker ended before {what}"
@@ -124,9 +140,6 @@ def wait_for(condition, workers, what, seconds=300):
 def test_killed_workers_resume_from_the_chiefs_backup(tmp_path):
     """Both workers killed mid-run, worker 1's backup an epoch behind the chief's: the same
     command resumes every worker at the chief's epoch, with the chief's weights."""
-    import shutil
-    import signal
-
     epochs = 6
     # later flags win: more epochs, no export, and no early stop, so that all six epochs run
     resume_flags = ("--epochs", str(epochs), "--no-export", "--patience", "100")
@@ -147,7 +160,7 @@ def test_killed_workers_resume_from_the_chiefs_backup(tmp_path):
     shutil.copytree(tmp_path / "older-backup", tmp_path / "worker-1" / "backup")
 
     workers = start_workers(tmp_path, *resume_flags)
-    results = [worker.communicate(timeout=600) for worker in workers]
+    results = finish(workers)
     for worker, (_, err) in zip(workers, results):
         assert worker.returncode == 0, err[-3000:]
     for index in range(2):
