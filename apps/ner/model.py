@@ -24,6 +24,17 @@ def char_classes(chars):
     return np.array([[c.isupper(), c.islower(), c.isdigit()] for c in chars], np.float32)
 
 
+def _lookup_without_padding(table, char_ids):
+    """Rows of ``table`` for each character id, zeros for the padding id 0.
+
+    Zeroing the table's first row and then gathering gives the same values as gathering and
+    then multiplying by the character mask, without a multiply over every character of the
+    batch: in onnxruntime that multiply cost a third of the character CNN's time.
+    """
+    real_rows = ops.cast(ops.arange(ops.shape(table)[0]) > 0, table.dtype)[:, None]
+    return ops.take(table * real_rows, char_ids, axis=0)
+
+
 def _has_chars(char_ids):
     """The token mask as the character input sees it: a real token has at least one character.
 
@@ -50,7 +61,7 @@ class CaseFeatures(keras.layers.Layer):
 
     def call(self, char_ids):
         real = ops.cast(char_ids > 0, "float32")
-        flags = ops.take(self.classes, char_ids, axis=0) * real[..., None]
+        flags = _lookup_without_padding(self.classes, char_ids)
         upper, lower, digit = flags[..., 0], flags[..., 1], flags[..., 2]
         length, uppers, lowers, digits = (ops.sum(x, axis=-1) for x in (real, upper, lower, digit))
         letters = uppers + lowers
@@ -86,13 +97,15 @@ class CharCNN(keras.layers.Layer):
         self.conv.build((*input_shape, self.char_dim))
 
     def call(self, char_ids):
-        real = ops.cast(char_ids > 0, self.compute_dtype)[..., None]
         # Padding characters enter the convolution as zeros, the same zeros "same" padding
         # adds at a word's end: a word's features must not depend on how long the longest
         # word of its batch is.
-        features = self.conv(self.embedding(char_ids) * real)
-        lowest = ops.cast(-1e4, self.compute_dtype)
-        pooled = ops.max(features * real + lowest * (1.0 - real), axis=2)
+        chars = ops.cast(_lookup_without_padding(self.embedding.embeddings, char_ids), self.compute_dtype)
+        features = self.conv(chars)
+        # the max over a word's real characters: tanh features are at least -1, so padding,
+        # pushed down by 1e4 (0 on real characters, exactly), is never the maximum
+        padding = ops.cast(char_ids == 0, self.compute_dtype)[..., None]
+        pooled = ops.max(features + ops.cast(-1e4, self.compute_dtype) * padding, axis=2)
         return pooled * ops.cast(_has_chars(char_ids), self.compute_dtype)[..., None]
 
     def compute_output_shape(self, input_shape):
