@@ -61,7 +61,9 @@ class CaseFeatures(keras.layers.Layer):
 
     def call(self, char_ids):
         real = ops.cast(char_ids > 0, "float32")
-        flags = _lookup_without_padding(self.classes, char_ids)
+        # counted in float32 whatever the policy: under mixed precision the table is read as
+        # float16 inside this layer
+        flags = _lookup_without_padding(ops.cast(self.classes, "float32"), char_ids)
         upper, lower, digit = flags[..., 0], flags[..., 1], flags[..., 2]
         length, uppers, lowers, digits = (ops.sum(x, axis=-1) for x in (real, upper, lower, digit))
         letters = uppers + lowers
@@ -192,7 +194,8 @@ def build_model(*, vocab_size, num_chars, num_tags, char_classes_table=None, emb
         x = keras.layers.Bidirectional(lstm, name=f"bilstm_{index + 1}")(x)
         x = keras.layers.Dropout(dropout, name=f"dropout_{index + 1}")(x)
     scores = keras.layers.Dense(num_tags, dtype="float32", name="tag_scores")(x)
-    tag_ids = (CRF(num_tags, name="crf") if crf else SoftmaxDecode(name="softmax_decode"))(scores)
+    # float32 under mixed precision too: Viterbi sums scores over the whole sentence
+    tag_ids = (CRF(num_tags, dtype="float32", name="crf") if crf else SoftmaxDecode(name="softmax_decode"))(scores)
     emissions = DropMask(dtype="float32", name="emissions")(scores)
     return keras.Model({"word_ids": word_ids, "char_ids": char_ids}, {"emissions": emissions, "tag_ids": tag_ids},
                        name="ner_tagger")

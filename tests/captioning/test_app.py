@@ -162,14 +162,18 @@ def test_real_flickr8k_with_imagenet_features(shared_data, tmp_path):
 
 
 def test_mirrored_strategy_on_two_cpu_devices_and_mixed_precision(tmp_path):
-    common = ["apps.captioning.train", "--demo-images", "200", "--epochs", "1", "--batch-size", "8", *TINY_MODEL]
-    mirrored = run(*common, "--no-export", "--strategy", "mirrored", "--cpu-devices", "2", env=environment(tmp_path))
+    common = ["apps.captioning.train", "--epochs", "1", "--batch-size", "8", *TINY_MODEL]
+    mirrored = run(*common, "--demo-images", "200", "--no-export", "--strategy", "mirrored", "--cpu-devices", "2",
+                   env=environment(tmp_path))
     assert mirrored.returncode == 0, mirrored.stderr[-3000:]
     assert "MirroredStrategy with 2 replicas" in mirrored.stdout
     metrics = json.loads((tmp_path / "runs" / "captioning" / "metrics.json").read_text())
     assert metrics["test"]["images"] == 20
-    mixed = run(*common, "--fresh", "--precision", "mixed_float16", env=environment(tmp_path))
+    # float16 is emulated on a CPU (3 s a step here): fewer images, and a narrow beam
+    mixed = run(*common, "--demo-images", "64", "--beam", "2", "--fresh", "--precision", "mixed_float16",
+                env=environment(tmp_path))
     assert mixed.returncode == 0, mixed.stderr[-3000:]
     assert "precision: mixed_float16" in mixed.stdout
     manifest = json.loads((tmp_path / "exported" / "captioning" / "manifest.json").read_text())
     assert manifest["parity"]["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
+    assert manifest["parity"]["decoding"]["beam_size"] == 2
