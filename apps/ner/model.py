@@ -29,7 +29,7 @@ def _lookup_without_padding(table, char_ids):
 
     Zeroing the table's first row and then gathering gives the same values as gathering and
     then multiplying by the character mask, without a multiply over every character of the
-    batch: in onnxruntime that multiply cost a third of the character CNN's time.
+    batch.
     """
     real_rows = ops.cast(ops.arange(ops.shape(table)[0]) > 0, table.dtype)[:, None]
     return ops.take(table * real_rows, char_ids, axis=0)
