@@ -56,14 +56,13 @@ class CaseFeatures(keras.layers.Layer):
         self.num_chars = num_chars
 
     def build(self, input_shape):
+        # 0/1 flags, counted in float32 whatever the policy (never autocast to float16)
         self.classes = self.add_weight(shape=(self.num_chars, 3), initializer="zeros", trainable=False,
-                                       name="char_classes", dtype="float32")
+                                       name="char_classes", dtype="float32", autocast=False)
 
     def call(self, char_ids):
         real = ops.cast(char_ids > 0, "float32")
-        # counted in float32 whatever the policy: under mixed precision the table is read as
-        # float16 inside this layer
-        flags = _lookup_without_padding(ops.cast(self.classes, "float32"), char_ids)
+        flags = _lookup_without_padding(self.classes, char_ids)
         upper, lower, digit = flags[..., 0], flags[..., 1], flags[..., 2]
         length, uppers, lowers, digits = (ops.sum(x, axis=-1) for x in (real, upper, lower, digit))
         letters = uppers + lowers
