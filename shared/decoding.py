@@ -64,6 +64,21 @@ def _check_beam_fits(beam_size, vocab_size):
         raise ValueError(f"beam_size ({beam_size}) must not exceed the vocabulary size ({vocab_size})")
 
 
+def beam_for_vocabulary(beam_size, vocab_size, log=print):
+    """``beam_size``, narrowed to ``vocab_size`` (with a warning) when the vocabulary is smaller.
+
+    A tiny training set, or a high ``--min-count``, can leave fewer tokens than beams; the
+    decoders refuse that (see :func:`_check_beam_fits`), and a train command would only
+    find out after training. Every token is a beam then, which is all a wider beam could do.
+    """
+    if beam_size <= vocab_size:
+        return beam_size
+    if log is not None:
+        log(f"WARNING: --beam {beam_size} is wider than the vocabulary ({vocab_size} tokens): beam search "
+            f"uses {vocab_size}")
+    return vocab_size
+
+
 def _length_penalties(max_length, length_penalty):
     """float32 ``length ** length_penalty`` for every length 0..max_length, as one table.
 

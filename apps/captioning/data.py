@@ -1,12 +1,13 @@
-"""Images and their captions: reading the common caption formats and splitting by image.
+"""Images and their captions: finding a data set's files, loading them, splitting by image.
 
-Flickr8k is passed around in several shapes: the original ``Flickr8k.token.txt``
-(``<image>#<n><TAB><caption>``, some copies with spaces instead of the tab), the Kaggle
-``captions.txt`` CSV, and COCO-style JSON (the official annotation files and Karpathy's
-split files). :func:`load_captions` finds the captions file and the image folder, reads any
-of them, and reports a malformed line as ``file:line``. Images listed but not on disk are
-skipped and counted rather than fatal, because public copies are often partial; a folder
-where *no* listed image exists is an error, since it is almost surely the wrong folder.
+A data set is a captions file and an image folder. The captions file may be in any layout
+caption corpora are distributed in (the Flickr8k / Flickr30k token file, the Kaggle
+``captions.txt`` CSV, Flickr30k's ``results.csv``, COCO or Karpathy JSON), read by
+:mod:`apps.captioning.formats`, which logs the layout and reports a malformed line as
+``file:line``. :func:`load_captions` finds both by name, or the image folder by where the
+listed images are. Images listed but not on disk are skipped and counted rather than
+fatal, because public copies are often partial; a folder where *no* listed image exists is
+an error, since it is almost surely the wrong folder.
 
 Splits are always made by image, never by caption: the five captions of one photo in two
 splits would leak the test set into training. :func:`make_splits` follows the official
@@ -17,20 +18,22 @@ Without data the app runs on a generated data set of coloured shapes
 it says clearly that this is demo data.
 """
 
-import csv
-import json
 import random
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from apps.captioning.formats import (check_file, content_lines, read_caption_csv, read_caption_file, read_coco_json,
+                                     read_flickr_token, read_split_list)
 from shared.atomic import write_folder
-from shared.datasets import check_split_fractions, csv_rows, decode_error, iter_lines, open_text, read_text
+from shared.datasets import check_split_fractions
 from shared.errors import DataError, SeqappsError
 from shared.paths import cache_dir
+
+__all__ = ["CaptionData", "ImageCaptions", "Splits", "demo_dataset", "load_captions", "make_splits",
+           "read_caption_csv", "read_coco_json", "read_flickr_token", "read_split_list", "write_demo_dataset"]
 
 SPLIT_NAMES = ("train", "dev", "test")
 SPLIT_LISTS = {
@@ -38,26 +41,18 @@ SPLIT_LISTS = {
     "dev": "Flickr_8k.devImages.txt",
     "test": "Flickr_8k.testImages.txt",
 }
-# Karpathy's "restval" images are official validation images that everyone trains on.
-KARPATHY_SPLITS = {"train": "train", "restval": "train", "val": "dev", "test": "test"}
-
-CAPTION_FILE_NAMES = ("Flickr8k.token.txt", "captions.txt", "captions.csv")
-IMAGE_FOLDER_NAMES = ("Flicker8k_Dataset", "Flickr8k_Dataset", "Images", "images")
+CAPTION_FILE_NAMES = ("Flickr8k.token.txt", "results_20130124.token", "captions.txt", "captions.csv",
+                      "results.csv")
+IMAGE_FOLDER_NAMES = ("Flicker8k_Dataset", "Flickr8k_Dataset", "flickr30k-images", "flickr30k_images", "Images",
+                      "images")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 CAPTION_FILES_LOOKED_FOR = (
-    "Flickr8k.token.txt, captions.txt, captions.csv (each optionally .gz), exactly one "
-    "*.token.txt[.gz] or exactly one *.json")
-IMAGE_FOLDERS_LOOKED_FOR = (f"{', '.join(IMAGE_FOLDER_NAMES)} or .jpg/.jpeg/.png files in the "
-                            "folder itself")
-
-TOKEN_FORM = "expected '<image>#<n><TAB><caption>'"
-# Lazy name: the key ends at the first '#<digits>' followed by a tab or spaces, so a caption
-# holding '#1 ' is still caption text. The name never holds a tab.
-TOKEN_LINE = re.compile(r"(?P<name>[^\t]+?)#(?P<number>\d+)[ \t]+(?P<caption>.*)")
-CSV_COLUMNS = ("image", "caption")
-COCO_FORMS = ("expected a COCO annotation file {'images': [{'id', 'file_name'}], "
-              "'annotations': [{'image_id', 'caption'}]} or a Karpathy split file "
-              "{'images': [{'filename', 'split', 'sentences': [{'raw'}]}]}")
+    f"{', '.join(CAPTION_FILE_NAMES)} (each optionally .gz), exactly one "
+    "*.token.txt / *.token[.gz] or exactly one *.json")
+IMAGE_FOLDERS_LOOKED_FOR = (f"{', '.join(IMAGE_FOLDER_NAMES)}, .jpg/.jpeg/.png files in the "
+                            "folder itself, or a folder beside the captions holding the listed images")
+# How many listed images are looked up when searching for the folder that holds them.
+IMAGES_PROBED = 20
 
 MISSING_SHOWN = 5
 
@@ -95,213 +90,6 @@ class Splits:
 
 
 # ---------------------------------------------------------------------------------------
-# Readers
-# ---------------------------------------------------------------------------------------
-
-
-def _strip_gz(name):
-    return name[:-3] if name.lower().endswith(".gz") else name
-
-
-def _check_file(path):
-    if path.is_dir():
-        raise DataError(path, "is a folder: expected a captions file")
-    if not path.is_file():
-        raise DataError(path, "file not found")
-
-
-def _content_lines(path):
-    """``(number, line)`` for every line that is not blank."""
-    return ((number, line) for number, line in iter_lines(path) if line.strip())
-
-
-def _parse_token_line(path, number, line):
-    match = TOKEN_LINE.fullmatch(line)
-    name = match and match.group("name").strip()
-    if not name:
-        raise DataError(path, TOKEN_FORM, line=number, content=line)
-    caption = match.group("caption").strip()
-    if not caption:
-        raise DataError(path, f"empty caption: {TOKEN_FORM}", line=number, content=line)
-    return name, caption
-
-
-def read_flickr_token(path):
-    """``{image name: [captions]}`` from a Flickr8k token file, plain or gzipped.
-
-    The caption number after ``#`` only has to be there; captions keep their file order.
-    A run of spaces is accepted where the tab belongs, as some copies of the original
-    file were hand-edited that way.
-    """
-    path = Path(path)
-    _check_file(path)
-    captions = {}
-    for number, line in _content_lines(path):
-        name, caption = _parse_token_line(path, number, line)
-        captions.setdefault(name, []).append(caption)
-    return captions
-
-
-def _csv_column_indexes(path, line, header):
-    names = [name.strip().lower() for name in header]
-    missing = [column for column in CSV_COLUMNS if column not in names]
-    if missing:
-        raise DataError(path, f"the header must name the columns 'image' and 'caption' (any "
-                        f"order), missing {', '.join(repr(name) for name in missing)}",
-                        line=line, content=",".join(header))
-    return [names.index(column) for column in CSV_COLUMNS]
-
-
-def _csv_captions(path, reader):
-    rows = csv_rows(path, reader)
-    header_line, header = next(rows, (1, None))
-    if header is None:
-        raise DataError(path, "empty file: expected a header 'image,caption'", line=1)
-    image_index, caption_index = _csv_column_indexes(path, header_line, header)
-    captions = {}
-    for line, row in rows:
-        if len(row) <= max(image_index, caption_index):
-            raise DataError(path, f"row has {len(row)} field(s), expected the columns "
-                            f"of the header {','.join(header)!r}", line=line,
-                            content=",".join(row))
-        name, caption = row[image_index].strip(), row[caption_index].strip()
-        if not name or not caption:
-            empty = "image" if not name else "caption"
-            raise DataError(path, f"empty {empty}: expected 'image,caption'", line=line,
-                            content=",".join(row))
-        captions.setdefault(name, []).append(caption)
-    return captions
-
-
-def read_caption_csv(path):
-    """``{image name: [captions]}`` from a CSV with ``image`` and ``caption`` columns.
-
-    Captions often hold commas (wrapped in quotes), so this is a real CSV parser.
-    """
-    path = Path(path)
-    _check_file(path)
-    try:
-        with open_text(path, newline="") as file:
-            return _csv_captions(path, csv.reader(file))
-    except UnicodeDecodeError:
-        raise decode_error(path) from None
-
-
-def _json_document(path):
-    try:
-        return json.loads(read_text(path))
-    except json.JSONDecodeError as error:
-        raise DataError(path, f"invalid JSON: {error.msg} (column {error.colno})",
-                        line=error.lineno) from None
-
-
-def _entries(path, document, key):
-    entries = document.get(key)
-    if not isinstance(entries, list):
-        raise DataError(path, f"'{key}' must be a list: {COCO_FORMS}")
-    for index, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise DataError(path, f"{key}[{index}]: expected an object, got "
-                            f"{type(entry).__name__}")
-    return entries
-
-
-def _field(path, where, entry, key, kinds):
-    """``entry[key]``, refused when absent or not of ``kinds``; JSON has no useful line per
-    entry, so ``where`` (e.g. ``annotations[12]``) locates it."""
-    if not isinstance(entry, dict) or key not in entry:
-        raise DataError(path, f"{where}: missing key '{key}'")
-    value = entry[key]
-    if not isinstance(value, kinds) or isinstance(value, bool):
-        raise DataError(path, f"{where}: '{key}' has the wrong type "
-                        f"({type(value).__name__})")
-    return value
-
-
-def _text_field(path, where, entry, key):
-    value = _field(path, where, entry, key, str).strip()
-    if not value:
-        raise DataError(path, f"{where}: '{key}' is empty")
-    return value
-
-
-def _read_coco_annotations(path, document):
-    names = {}
-    for index, entry in enumerate(_entries(path, document, "images")):
-        where = f"images[{index}]"
-        image_id = _field(path, where, entry, "id", (int, str))
-        if image_id in names:
-            raise DataError(path, f"{where}: id {image_id!r} is used by an earlier image")
-        names[image_id] = _text_field(path, where, entry, "file_name")
-    captions = {}
-    for index, entry in enumerate(_entries(path, document, "annotations")):
-        where = f"annotations[{index}]"
-        image_id = _field(path, where, entry, "image_id", (int, str))
-        if image_id not in names:
-            raise DataError(path, f"{where}: image_id {image_id!r} is not the id of any "
-                            "entry in 'images'")
-        caption = _text_field(path, where, entry, "caption")
-        captions.setdefault(names[image_id], []).append(caption)
-    return captions, dict.fromkeys(captions)
-
-
-def _karpathy_split(path, where, entry):
-    if "split" not in entry:
-        return None
-    split = _field(path, where, entry, "split", str)
-    if split not in KARPATHY_SPLITS:
-        raise DataError(path, f"{where}: unknown split {split!r}, expected one of "
-                        f"{', '.join(KARPATHY_SPLITS)}")
-    return KARPATHY_SPLITS[split]
-
-
-def _read_karpathy(path, document):
-    captions, splits = {}, {}
-    for index, entry in enumerate(_entries(path, document, "images")):
-        where = f"images[{index}]"
-        name = _text_field(path, where, entry, "filename")
-        split = _karpathy_split(path, where, entry)
-        if splits.get(name, split) != split:
-            raise DataError(path, f"{where}: image {name!r} is in split {splits[name]!r} in "
-                            f"an earlier entry and in {split!r} here")
-        sentences = _field(path, where, entry, "sentences", list)
-        texts = [_text_field(path, f"{where}.sentences[{number}]", sentence, "raw")
-                 for number, sentence in enumerate(sentences)]
-        if texts:
-            captions.setdefault(name, []).extend(texts)
-            splits[name] = split
-    return captions, splits
-
-
-def read_coco_json(path):
-    """``({image name: [captions]}, {image name: split or None})`` from COCO-style JSON.
-
-    Karpathy split files carry their split (``val`` becomes ``"dev"``, ``restval``
-    ``"train"``); official annotation files carry none. Images without any caption are left
-    out, as there is nothing to train or score on.
-    """
-    path = Path(path)
-    _check_file(path)
-    document = _json_document(path)
-    if isinstance(document, dict) and "annotations" in document:
-        return _read_coco_annotations(path, document)
-    if isinstance(document, dict) and "images" in document:
-        return _read_karpathy(path, document)
-    raise DataError(path, COCO_FORMS)
-
-
-def _split_list_lines(path):
-    return ((number, line.strip()) for number, line in _content_lines(path))
-
-
-def read_split_list(path):
-    """The image names of a Flickr8k split list, one per line, in file order."""
-    path = Path(path)
-    _check_file(path)
-    return [name for _, name in _split_list_lines(path)]
-
-
-# ---------------------------------------------------------------------------------------
 # Finding and loading a data set
 # ---------------------------------------------------------------------------------------
 
@@ -326,7 +114,7 @@ def _only_match(folder, patterns, what):
 
 def _find_caption_file(folder):
     found = (_first_existing(folder, CAPTION_FILE_NAMES)
-             or _only_match(folder, ("*.token.txt", "*.token.txt.gz"), "*.token.txt")
+             or _only_match(folder, ("*.token.txt", "*.token.txt.gz", "*.token", "*.token.gz"), "*.token")
              or _only_match(folder, ("*.json",), "*.json"))
     if found is None:
         raise SeqappsError(f"{folder}: no captions file found; looked for "
@@ -338,18 +126,40 @@ def _holds_images(folder):
     return any(path.suffix.lower() in IMAGE_SUFFIXES for path in folder.iterdir())
 
 
-def _find_image_dir(folder):
-    for name in IMAGE_FOLDER_NAMES:
-        if (folder / name).is_dir():
-            return folder / name
+def _subfolders(folder):
+    return sorted(path for path in folder.iterdir() if path.is_dir() and not path.name.startswith("."))
+
+
+def _image_dir_candidates(folder):
+    """``(named, around)``: folders found by name (or holding images), then every folder near
+    the captions: the folder itself, its subfolders, and for COCO's ``annotations/`` the
+    folders beside it (``train2014/``)."""
+    named = [folder / name for name in IMAGE_FOLDER_NAMES if (folder / name).is_dir()]
     if _holds_images(folder):
-        return folder
+        named.append(folder)
+    around = [folder] + _subfolders(folder)
+    if folder.name.lower() == "annotations":
+        around += [folder.parent] + _subfolders(folder.parent)
+    return named, around
+
+
+def _find_image_dir(folder, names):
+    """The first candidate folder holding one of the first listed images; else the first
+    folder found by name, which the missing-image check then reports."""
+    named, around = _image_dir_candidates(folder)
+    probe = list(names)[:IMAGES_PROBED]
+    for candidate in dict.fromkeys(named + around):
+        if any((candidate / name).is_file() for name in probe):
+            return candidate
+    if named:
+        return named[0]
     raise SeqappsError(f"{folder}: no image folder found; looked for "
                        f"{IMAGE_FOLDERS_LOOKED_FOR}")
 
 
 def _locate(data, captions, images):
-    """``(caption_file, image_dir)``: explicit paths win over what the folder holds."""
+    """``(caption_file, folder to search for images, image_dir or None)``: explicit paths win
+    over what the folder holds."""
     base = None
     if data is not None:
         data = Path(data)
@@ -360,29 +170,10 @@ def _locate(data, captions, images):
         if captions is None and data.is_file():
             captions = data
     caption_file = Path(captions) if captions is not None else _find_caption_file(base)
-    _check_file(caption_file)
-    image_dir = Path(images) if images is not None else _find_image_dir(
-        base if base is not None else caption_file.parent)
-    if not image_dir.is_dir():
-        raise DataError(image_dir, "image folder not found")
-    return caption_file, image_dir
-
-
-def _looks_like_csv_header(line):
-    if "\t" in line or "," not in line:
-        return False
-    names = {name.strip().lower() for name in next(csv.reader([line]))}
-    return bool(names & set(CSV_COLUMNS))
-
-
-def _caption_format(path):
-    name = _strip_gz(path.name).lower()
-    if name.endswith(".json"):
-        return "json"
-    if name.endswith(".csv"):
-        return "csv"
-    first = next((line for _, line in _content_lines(path)), None)
-    return "csv" if first is not None and _looks_like_csv_header(first) else "token"
+    check_file(caption_file)
+    if images is not None and not Path(images).is_dir():
+        raise DataError(images, "image folder not found")
+    return caption_file, base if base is not None else caption_file.parent, images and Path(images)
 
 
 def _split_lists(folder):
@@ -393,7 +184,8 @@ def _split_lists(folder):
         if not path.is_file():
             continue
         used.append(path)
-        for number, name in _split_list_lines(path):
+        for number, line in content_lines(path):
+            name = line.strip()
             if splits.get(name, split) != split:
                 raise DataError(path, f"image {name!r} is also in {origin[name].name}",
                                 line=number, content=name)
@@ -401,21 +193,15 @@ def _split_lists(folder):
     return splits, used
 
 
-def _read_captions(caption_file):
-    """``(captions, splits, description)`` whatever the format of ``caption_file``."""
-    kind = _caption_format(caption_file)
-    if kind == "json":
-        captions, splits = read_coco_json(caption_file)
-        if any(splits.values()):
-            return captions, splits, "JSON, splits from the JSON"
-    elif kind == "csv":
-        captions = read_caption_csv(caption_file)
-    else:
-        captions = read_flickr_token(caption_file)
+def _read_captions(caption_file, log):
+    """``(captions, splits, description)`` whatever the layout of ``caption_file``."""
+    captions, splits, layout = read_caption_file(caption_file, log)
+    if splits is not None and any(splits.values()):
+        return captions, splits, f"{layout}, splits from the JSON"
     listed, used = _split_lists(caption_file.parent)
     splits = {name: listed.get(name) for name in captions}
     how = f"splits from {', '.join(path.name for path in used)}" if used else "no split lists"
-    return captions, splits, f"{kind}, {how}"
+    return captions, splits, f"{layout}, {how}"
 
 
 def _examples(names):
@@ -436,7 +222,8 @@ def _check_found(caption_file, image_dir, captions, images, missing, strict):
             f"{_examples(missing)}")
 
 
-def load_captions(data=None, *, captions=None, images=None, strict=False, demo_images=3000, seed=1337):
+def load_captions(data=None, *, captions=None, images=None, strict=False, demo_images=3000, seed=1337,
+                  log=print):
     """The images of a captioning data set that exist on disk, with their captions.
 
     ``data`` is a folder (the captions file and image folder are found by name, see
@@ -444,14 +231,16 @@ def load_captions(data=None, *, captions=None, images=None, strict=False, demo_i
     file; ``captions`` and ``images`` override what is found. Listed images missing from
     disk are counted in ``missing`` and skipped, or refused with ``strict=True``. With
     neither ``data`` nor ``captions`` this is the generated demo data set (``demo_images``
-    scenes drawn with ``seed``).
+    scenes drawn with ``seed``). The captions file's layout, and any row skipped in it,
+    go to ``log``.
     """
     if data is None and captions is None:
         if images is not None:
             raise SeqappsError("an image folder needs its captions: pass data or captions too")
         return _load_demo(demo_images, seed)
-    caption_file, image_dir = _locate(data, captions, images)
-    by_name, splits, description = _read_captions(caption_file)
+    caption_file, folder, image_dir = _locate(data, captions, images)
+    by_name, splits, description = _read_captions(caption_file, log)
+    image_dir = image_dir or _find_image_dir(folder, by_name)
     found, missing = [], []
     for name, texts in by_name.items():
         path = image_dir / name
@@ -468,7 +257,7 @@ def load_captions(data=None, *, captions=None, images=None, strict=False, demo_i
 
 def _load_demo(count, seed):
     folder = demo_dataset(count=count, seed=seed)
-    data = load_captions(folder)
+    data = load_captions(folder, log=None)
     source = (f"DEMO DATA: {len(data.images)} generated scenes of coloured shapes in {folder} "
               "(pass --data for real captions)")
     return replace(data, source=source, is_demo=True)

@@ -9,12 +9,20 @@ model:
         --captions ../shared/data/captioning/images_captions.token.txt --epochs 15
     python -m apps.captioning.train --data Flickr8k/ --decoder show-tell --beam 5
 
-``--data`` is a folder with a captions file (``Flickr8k.token.txt``, the CSV
-``captions.txt``, or COCO-style JSON) and an image folder; the official split lists
-(``Flickr_8k.trainImages.txt`` ...) are used when present. With ImageNet weights (found in
-../shared/data/pretrained, Keras' cache, ``--cnn-weights`` or downloaded) the CNN is frozen
-and its features are computed once and cached; without them a small CNN is trained from
-scratch, and the log says so.
+``--data`` is the folder (or the captions file) of a corpus as it is downloaded; the
+captions layout is detected and logged (apps/captioning/formats.py), and the image folder
+is found by name or by where the listed images are:
+
+  Flickr8k/30k token    photo_01.jpg#0<TAB>A dog runs along a beach .
+  Kaggle captions.txt   header image,caption, then: photo_01.jpg,"A dog runs along a beach, fast ."
+  Flickr30k results     header image_name| comment_number| comment, then: photo_01.jpg| 0| A dog runs .
+  COCO captions JSON    {"images": [{"id", "file_name"}], "annotations": [{"image_id", "caption"}]}
+  Karpathy split JSON   {"images": [{"filepath", "filename", "split", "sentences": [{"raw"}]}]}
+
+The official split lists (``Flickr_8k.trainImages.txt`` ...) are used when present. With
+ImageNet weights (found in ../shared/data/pretrained, Keras' cache, ``--cnn-weights`` or
+downloaded) the CNN is frozen and its features are computed once and cached; without them
+a small CNN is trained from scratch, and the log says so.
 """
 
 import argparse
@@ -34,6 +42,7 @@ from apps.captioning.model import DECODERS, Captioner
 from apps.captioning.report import plot_attention, write_captions
 from apps.captioning.vocab import build_tokenizer, caption_words, encode_captions
 from shared.bleu import format_bleu, paired_bootstrap
+from shared.decoding import beam_for_vocabulary
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
@@ -46,7 +55,7 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="python -m apps.captioning.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
-    data.add_argument("--data", type=Path, default=None, help="folder with captions and images (default: generated demo scenes)")
+    data.add_argument("--data", type=Path, default=None, help="folder with captions and images, or the captions file, see above (default: generated demo scenes)")
     data.add_argument("--captions", type=Path, default=None, help="the captions file, if not the one found in --data")
     data.add_argument("--images", type=Path, default=None, help="the image folder, if not the one found in --data")
     data.add_argument("--strict-images", action="store_true", help="stop on any listed image that is missing or unreadable (default: report and skip)")
@@ -237,6 +246,7 @@ def main(argv=None):
     inputs, parts = read_images(splits, choice, cnn, run_dir, args.strict_images)
     train_images, _ = parts["train"]
     tokenizer, matrix, coverage = vocabulary_and_vectors(args, data, train_images)
+    args.beam = beam_for_vocabulary(args.beam, len(tokenizer.vocabulary))
     tokenizer.save(run_dir / "vocabulary.json")
 
     options = captioner_options(args, tokenizer, matrix, choice)

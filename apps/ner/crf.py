@@ -24,8 +24,25 @@ def _time_major(x):
     return ops.moveaxis(x, 1, 0)
 
 
+def at_least_two_steps(emissions, mask, tags=None):
+    """The inputs padded with masked-out steps to at least two time steps.
+
+    A batch whose longest sentence has one token (or none) leaves the forward loop no steps
+    to run over, and a graph cannot stack the results of a loop of none; reading the first
+    step of a batch of empty sentences fails too. The padding is masked out, so every score
+    is what it was. Longer batches are not padded.
+    """
+    missing = tf.maximum(2 - tf.shape(emissions)[1], 0)
+    emissions = tf.pad(emissions, tf.stack([[0, 0], [0, missing], [0, 0]]))
+    mask = tf.pad(ops.cast(mask, "bool"), tf.stack([[0, 0], [0, missing]]))
+    if tags is None:
+        return emissions, mask
+    return emissions, mask, tf.pad(tags, tf.stack([[0, 0], [0, missing]]), constant_values=-1)
+
+
 def sequence_score(emissions, tags, mask, transitions, start, end):
     """Unnormalised score of the given tag sequences: ``[batch]``."""
+    emissions, mask, tags = at_least_two_steps(emissions, mask, tags)
     mask = ops.cast(mask, emissions.dtype)
     tags = ops.maximum(tags, 0)  # padding (-1) scores nothing once masked
     emitted = ops.take_along_axis(emissions, tags[..., None], axis=-1)[..., 0]
@@ -40,7 +57,7 @@ def sequence_score(emissions, tags, mask, transitions, start, end):
 
 def log_partition(emissions, mask, transitions, start, end):
     """Log of the sum of exp(score) over every tag sequence (forward algorithm): ``[batch]``."""
-    mask = ops.cast(mask, "bool")
+    emissions, mask = at_least_two_steps(emissions, mask)
     alpha0 = start[None, :] + emissions[:, 0]
 
     def step(alpha, inputs):
@@ -49,8 +66,7 @@ def log_partition(emissions, mask, transitions, start, end):
         return ops.where(keep[:, None], scores, alpha)
 
     steps = (_time_major(emissions[:, 1:]), _time_major(mask[:, 1:]))
-    alpha = tf.scan(step, steps, initializer=alpha0)
-    final = ops.concatenate([alpha0[None], alpha], axis=0)[-1]
+    final = tf.scan(step, steps, initializer=alpha0)[-1]
     has_tokens = mask[:, 0]
     return ops.where(has_tokens, ops.logsumexp(final + end[None, :], axis=1), ops.zeros_like(final[:, 0]))
 

@@ -9,9 +9,12 @@ anywhere; point ``--data`` at CoNLL files for a real model:
 
 ``--data`` takes a folder holding train / valid (dev, testa) / test (testb) files, a
 comma-separated list of files (train first), or one file that is split 80/10/10. Files are
-CoNLL-2003 (token POS chunk tag, -DOCSTART- lines) or two columns (token<TAB>tag), in the
-IOB1, IOB2 or IOBES scheme (detected per file). Entity precision, recall and F1 are computed
-as conlleval computes them, per type and overall, and written to ``metrics.json``.
+read as their corpora distribute them (the formats are listed at the end), UTF-8 or else
+latin-1. Each file's tag scheme (IOB1, IOB2, IOBES, BILOU, or bare types such as PER) is
+the one its tags break least; the few sentences that break it anyway (up to 0.1% of the
+file, and at least one) are repaired as conlleval reads them, with a warning naming each
+file:line, and more stop the run unless --repair-tags. Entity precision, recall and F1 are
+computed as conlleval computes them, per type and overall, and written to ``metrics.json``.
 """
 
 import argparse
@@ -26,6 +29,7 @@ import tensorflow as tf
 from apps.ner.data import SCHEMES, convert_tags, load_splits, tags_to_spans, write_conll
 from apps.ner.encoding import NerEncoder, word_key
 from apps.ner.export import make_bundle
+from apps.ner.formats import format_catalogue
 from apps.ner.metrics import entity_scores, format_report
 from apps.ner.model import build_model, char_classes, tagging_loss
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
@@ -38,13 +42,18 @@ from shared.training import (add_training_arguments, fit, make_optimizer, prepar
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m apps.ner.train", description=__doc__,
+                                     epilog="formats of --data files (told apart by their lines), with an example "
+                                            "line:\n" + format_catalogue(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
     data.add_argument("--data", default=None, help="CoNLL data (see above); default: the offline demo data")
-    data.add_argument("--encoding", default="utf-8", help="text encoding of the files (default: %(default)s)")
+    data.add_argument("--encoding", default="auto",
+                      help="text encoding of the files: auto (UTF-8, or latin-1 with a warning when a file is not "
+                           "valid UTF-8), or a codec name such as utf-8, latin-1, cp1252 (default: %(default)s)")
     data.add_argument("--repair-tags", action="store_true",
-                      help="read tag sequences that break their file's scheme leniently, as conlleval does, "
-                           "and count them (default: an error naming the line)")
+                      help="repair every tag sequence that breaks its file's scheme, as conlleval reads it, and "
+                           "count them (default: up to 0.1%% of a file's sentences, at least one, are repaired "
+                           "with a warning; more are an error naming the lines)")
     data.add_argument("--limit", type=int, default=None, metavar="N", help="train on at most N sentences (a quick slice)")
     data.add_argument("--tag-scheme", choices=SCHEMES, default="iobes",
                       help="scheme the model learns; files in any scheme are converted (default: %(default)s)")

@@ -1,36 +1,28 @@
-"""Labelled texts for the sentiment classifier: reading, validation and splitting.
+"""Labelled texts for the sentiment classifier: the demo data, the sources, the splits.
 
-Users bring data in many shapes (the aclImdb folder tree, Kaggle-style CSVs, fastText
-``__label__`` files, ``label<TAB>text`` lines), so :func:`read_examples` detects the format
-and every malformed line is reported with its file and line number. :func:`load_splits`
-turns any of them into train/validation/test splits that are identical on every run and
-machine for a given seed.
+Users bring data in the layouts it is distributed in (aclImdb, GLUE SST-2, Yelp/Amazon
+polarity CSVs, fastText, their own CSV/TSV); :mod:`apps.sentiment.formats` detects each
+file's layout and reports a malformed line with its file and line number.
+:func:`load_splits` turns any of them into train/validation/test splits that are identical
+on every run and machine for a given seed.
 
 Without ``--data`` the app runs on the 200 Pang & Lee review sentences that gensim ships,
 so that it works offline; it says clearly that this is demo data.
 """
 
-import csv
 import importlib.util
 import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shared.datasets import (RemoteDataset, check_split_fractions, csv_rows, decode_error, fetch, iter_lines,
-                             open_text, read_text)
+from apps.sentiment.formats import (ACCEPTED_FORMATS, Example, UnlabelledError, is_split_root, label_folders,
+                                    read_examples)
+from shared.datasets import RemoteDataset, check_split_fractions, fetch
 from shared.errors import DataError, SeqappsError
 
-TEXT_COLUMNS = ("review", "text", "sentence")
-LABEL_COLUMNS = ("sentiment", "label", "polarity")
-FASTTEXT_PREFIX = "__label__"
-IGNORED_FOLDERS = ("unsup",)
-
-ACCEPTED_FORMATS = (
-    "expected one of: fastText lines '__label__pos some text', TSV lines 'label<TAB>text', "
-    f"a CSV with a header naming a text column ({', '.join(TEXT_COLUMNS)}) and a label column "
-    f"({', '.join(LABEL_COLUMNS)}), or a folder with one subfolder of .txt files per label"
-)
+__all__ = ["DATASETS", "IMDB", "Example", "Splits", "demo_examples", "demo_path", "embedding_corpus",
+           "load_splits", "read_examples"]
 
 DEMO_FILENAME = "pang_lee_polarity.cor"
 # gensim's test corpora are Windows-1252 ("latin-1" plus curly punctuation): this file
@@ -54,15 +46,6 @@ IMDB = RemoteDataset(
 DATASETS = {"imdb": IMDB}
 
 
-@dataclass(frozen=True)
-class Example:
-    """One labelled text; ``line`` (where its file has lines) is for error messages only."""
-
-    text: str
-    label: str
-    line: int = field(default=None, compare=False)
-
-
 @dataclass
 class Splits:
     """The three splits plus what the model and the report need to know about them."""
@@ -73,171 +56,6 @@ class Splits:
     labels: list = field(default_factory=list)
     source: str = ""
     is_demo: bool = False
-
-
-# ---------------------------------------------------------------------------------------
-# Reading one source
-# ---------------------------------------------------------------------------------------
-
-
-def read_examples(path, encoding="utf-8"):
-    """Read labelled examples from a file or a label-folder tree, detecting the format."""
-    path = Path(path)
-    if path.is_dir():
-        examples = _read_label_folders(path, encoding)
-    elif path.is_file():
-        examples = _read_file(path, encoding)
-    else:
-        raise DataError(path, "no such file or folder")
-    if not examples:
-        raise DataError(path, f"no examples found ({ACCEPTED_FORMATS})")
-    return examples
-
-
-def _strip_gz(name):
-    return name[:-3] if name.lower().endswith(".gz") else name
-
-
-def _read_file(path, encoding):
-    if _strip_gz(path.name).lower().endswith(".csv"):
-        return _read_csv(path, encoding)
-    return _read_plain(path, encoding)
-
-
-def _first_content_line(path, encoding):
-    for number, line in iter_lines(path, encoding):
-        if line.strip():
-            return number, line
-    return None, None
-
-
-def _read_plain(path, encoding):
-    number, first = _first_content_line(path, encoding)
-    if first is None:
-        return []
-    if first.lstrip().startswith(FASTTEXT_PREFIX):
-        return _read_fasttext(path, encoding)
-    if "\t" in first:
-        if _header_columns(first.split("\t")) is not None:
-            return _read_csv(path, encoding, delimiter="\t")
-        return _read_tsv(path, encoding)
-    if _header_columns(next(csv.reader([first]))) is not None:
-        return _read_csv(path, encoding)
-    raise DataError(path, f"unknown format: {ACCEPTED_FORMATS}", line=number, content=first)
-
-
-def _content_lines(path, encoding):
-    """``(number, line)`` for every line that is not blank."""
-    return ((number, line) for number, line in iter_lines(path, encoding) if line.strip())
-
-
-FASTTEXT_LABELS = re.compile(r"(?:__label__\S*\s*)+")
-
-
-def _read_fasttext(path, encoding):
-    examples = []
-    for number, line in _content_lines(path, encoding):
-        line = line.strip()
-        match = FASTTEXT_LABELS.match(line)
-        if match is None:
-            raise DataError(path, "expected a fastText line '__label__LABEL text' like the "
-                            "first line of this file", line=number, content=line)
-        label = match.group(0).split()[0][len(FASTTEXT_PREFIX):]
-        text = line[match.end():].strip()
-        if not label:
-            raise DataError(path, "empty fastText label: expected '__label__LABEL text'",
-                            line=number, content=line)
-        if not text:
-            raise DataError(path, "fastText line has a label but no text: expected "
-                            "'__label__LABEL text'", line=number, content=line)
-        examples.append(Example(text, label, number))
-    return examples
-
-
-def _read_tsv(path, encoding):
-    examples = []
-    for number, line in _content_lines(path, encoding):
-        label, tab, text = line.partition("\t")
-        label, text = label.strip(), text.strip()
-        if not tab or not label or not text:
-            raise DataError(path, "expected a TSV line 'label<TAB>text' like the first line "
-                            "of this file", line=number, content=line)
-        examples.append(Example(text, label, number))
-    return examples
-
-
-def _header_columns(header):
-    """``(text_index, label_index)`` for a header row, or None when it does not name both."""
-    names = [name.strip().lower() for name in header]
-    text = next((names.index(name) for name in TEXT_COLUMNS if name in names), None)
-    label = next((names.index(name) for name in LABEL_COLUMNS if name in names), None)
-    return None if text is None or label is None else (text, label)
-
-
-def _read_csv(path, encoding, delimiter=","):
-    # A TSV's quotes are part of the text (SST-2 style); only CSV uses RFC-4180 quoting.
-    quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
-    try:
-        with open_text(path, encoding, newline="") as file:
-            reader = csv.reader(file, delimiter=delimiter, quoting=quoting)
-            return list(_csv_examples(path, reader))
-    except UnicodeDecodeError:
-        raise decode_error(path, encoding) from None
-
-
-def _csv_examples(path, reader):
-    rows = csv_rows(path, reader)
-    header_line, header = next(rows, (None, None))
-    if header is None:
-        return
-    delimiter = reader.dialect.delimiter
-    columns = _header_columns(header)
-    if columns is None:
-        raise DataError(path, f"the header must name a text column (one of "
-                        f"{', '.join(TEXT_COLUMNS)}) and a label column (one of "
-                        f"{', '.join(LABEL_COLUMNS)})", line=header_line,
-                        content=delimiter.join(header))
-    text_index, label_index = columns
-    for line, row in rows:
-        if len(row) != len(header):
-            hint = " (an unquoted comma inside the text?)" if len(row) > len(header) and delimiter == "," else ""
-            raise DataError(path, f"row has {len(row)} field(s), the header has {len(header)}{hint}",
-                            line=line, content=delimiter.join(row))
-        text, label = row[text_index].strip(), row[label_index].strip()
-        if not label:
-            raise DataError(path, f"empty label in column {header[label_index]!r}", line=line,
-                            content=delimiter.join(row))
-        if not text:
-            raise DataError(path, f"empty text in column {header[text_index]!r}", line=line,
-                            content=delimiter.join(row))
-        yield Example(text, label, line)
-
-
-def _label_folders(folder):
-    """Subfolders holding ``*.txt`` files, one per label; ``unsup`` and hidden ones skipped."""
-    return [sub for sub in sorted(folder.iterdir())
-            if sub.is_dir() and sub.name not in IGNORED_FOLDERS
-            and not sub.name.startswith(".") and any(sub.glob("*.txt"))]
-
-
-def _read_label_folders(folder, encoding):
-    if _is_split_root(folder):
-        raise DataError(folder, "this folder holds train/ and test/ splits; pass it to the "
-                        "app as --data (official split) or pick one split folder")
-    examples = []
-    for label_folder in _label_folders(folder):
-        for text_file in sorted(label_folder.glob("*.txt")):
-            text = read_text(text_file, encoding).strip()
-            if not text:
-                raise DataError(text_file, "empty file: expected the text of one example",
-                                line=1)
-            examples.append(Example(text, label_folder.name))
-    return examples
-
-
-def _is_split_root(folder):
-    return all((folder / name).is_dir() and _label_folders(folder / name)
-               for name in ("train", "test"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -304,7 +122,7 @@ class _Sources:
 
 
 def load_splits(data=None, *, test_data=None, validation_fraction=0.1, test_fraction=0.1,
-                seed=1337, encoding="utf-8", limit=None):
+                seed=1337, encoding="utf-8", limit=None, log=print):
     """Train/validation/test splits of ``data``, deterministic for a given ``seed``.
 
     ``data`` is None (the offline demo), a dataset name from :data:`DATASETS`, an aclImdb
@@ -312,12 +130,17 @@ def load_splits(data=None, *, test_data=None, validation_fraction=0.1, test_frac
     optionally ``*valid*`` / ``*dev*``) files, or one file / label-folder tree to split by the
     fractions. ``test_data`` replaces the test split. Every split is shuffled with
     ``random.Random(seed)``, so sorted sources (the IMDB CSV lists all negatives first) mix
-    and the result does not depend on PYTHONHASHSEED.
+    and the result does not depend on PYTHONHASHSEED. Each file's detected layout goes to
+    ``log`` (None: silent).
     """
     check_split_fractions(validation_fraction, test_fraction)
-    sources = _resolve(data, encoding)
+
+    def read(path):
+        return read_examples(path, encoding, log)
+
+    sources = _resolve(data, read)
     if test_data is not None:
-        sources.test = read_examples(test_data, encoding)
+        sources.test = read(test_data)
         sources.test_path = Path(test_data)
         sources.description += f"; test data from {test_data}"
     train, validation, test = _shuffle_and_split(sources, random.Random(seed),
@@ -379,50 +202,50 @@ def _check_labels(train, train_path, others):
     return labels
 
 
-def _resolve(data, encoding):
+def _resolve(data, read):
     if data is None:
         return _Sources(demo_examples(), demo_path(), description=DEMO_SOURCE, is_demo=True)
     path = Path(data)
     if not path.exists() and str(data) in DATASETS:
-        return _resolve_remote(DATASETS[str(data)], encoding)
+        return _resolve_remote(DATASETS[str(data)], read)
     if path.is_dir():
-        return _resolve_folder(path, encoding)
+        return _resolve_folder(path, read)
     if path.is_file():
-        return _Sources(read_examples(path, encoding), path, description=f"{path} (split)")
+        return _Sources(read(path), path, description=f"{path} (split)")
     names = ", ".join(sorted(DATASETS))
     raise DataError(path, f"no such file or folder (or dataset name: {names})")
 
 
-def _resolve_remote(dataset, encoding):
+def _resolve_remote(dataset, read):
     root = fetch(dataset)
     folder = root / "aclImdb" if (root / "aclImdb").is_dir() else root
-    sources = _resolve_folder(folder, encoding)
+    sources = _resolve_folder(folder, read)
     sources.description = f"{dataset.name} ({sources.description})"
     return sources
 
 
-def _resolve_folder(folder, encoding):
-    if _is_split_root(folder):
-        return _resolve_split_folders(folder, encoding)
+def _resolve_folder(folder, read):
+    if is_split_root(folder):
+        return _resolve_split_folders(folder, read)
     files = _split_files(folder)
     if files is not None:
-        return _resolve_split_files(folder, files, encoding)
-    if _label_folders(folder):
-        return _Sources(read_examples(folder, encoding), folder,
+        return _resolve_split_files(folder, files, read)
+    if label_folders(folder):
+        return _Sources(read(folder), folder,
                         description=f"{folder} (label folders, split)")
     raise DataError(folder, "found no data in this folder: expected train/ and test/ "
                     "subfolders, files named *train* and *test*, or one subfolder of .txt "
                     f"files per label ({ACCEPTED_FORMATS})")
 
 
-def _resolve_split_folders(folder, encoding):
-    sources = _Sources(read_examples(folder / "train", encoding), folder / "train",
-                       test=read_examples(folder / "test", encoding), test_path=folder / "test",
+def _resolve_split_folders(folder, read):
+    sources = _Sources(read(folder / "train"), folder / "train",
+                       test=read(folder / "test"), test_path=folder / "test",
                        description=f"{folder} (official train/test split)")
     for name in ("valid", "validation", "val", "dev"):
         candidate = folder / name
-        if candidate.is_dir() and _label_folders(candidate):
-            sources.validation = read_examples(candidate, encoding)
+        if candidate.is_dir() and label_folders(candidate):
+            sources.validation = read(candidate)
             sources.validation_path = candidate
             break
     return sources
@@ -458,13 +281,26 @@ def _split_files(folder):
     return roles if "train" in roles and "test" in roles else None
 
 
-def _resolve_split_files(folder, files, encoding):
+def _resolve_split_files(folder, files, read):
     names = " / ".join(files[role].name for role in ("train", "validation", "test")
                        if role in files)
-    sources = _Sources(read_examples(files["train"], encoding), files["train"],
-                       test=read_examples(files["test"], encoding), test_path=files["test"],
-                       description=f"{names} in {folder}")
+    sources = _Sources(read(files["train"]), files["train"], description=f"{names} in {folder}")
     if "validation" in files:
-        sources.validation = read_examples(files["validation"], encoding)
+        sources.validation = read(files["validation"])
         sources.validation_path = files["validation"]
+    try:
+        sources.test, sources.test_path = read(files["test"]), files["test"]
+    except UnlabelledError:
+        if sources.validation is None:
+            raise
+        _dev_as_test(sources, files)
     return sources
+
+
+def _dev_as_test(sources, files):
+    """GLUE hides its test labels: the labelled dev file becomes the test set, and
+    validation is carved from train, as everyone reports GLUE results on dev."""
+    sources.test, sources.test_path = sources.validation, sources.validation_path
+    sources.validation = sources.validation_path = None
+    sources.description += (f"; {files['test'].name} has no labels, so {files['validation'].name} is the "
+                            "test set and validation is carved from the training data")

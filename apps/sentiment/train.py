@@ -8,8 +8,18 @@ so the whole path runs anywhere; point ``--data`` at real data for a real model:
     python -m apps.sentiment.train --data aclImdb/ --cell gru --layers 2
     python -m apps.sentiment.train --data imdb          # download the official archive
 
-``--data`` takes an aclImdb folder, a folder with *train* / *test* files, one CSV
-(review,sentiment), fastText (__label__x text) or TSV (label<TAB>text) file, gzipped or not.
+``--data`` takes a corpus as it is downloaded, gzipped or not; each file's layout is
+detected from its first line and logged (apps/sentiment/formats.py). Labels are kept as
+the file writes them:
+
+  aclImdb folder        train/pos/12_8.txt, train/neg/7_2.txt, test/... (official split kept)
+  GLUE SST-2 TSV        header sentence<TAB>label, then: a warm , funny film <TAB>1
+  Yelp/Amazon polarity  "2","Great tacos, friendly staff." or "1","Title","Text" (1 neg, 2 pos)
+  fastText              __label__2 Great tacos, friendly staff.
+  CSV/TSV with header   review,sentiment / text,label (any order, extra columns ignored)
+  TSV without header    pos<TAB>Great tacos, friendly staff.
+
+A folder holding *train* / *test* (and *dev*) files in any of these layouts keeps that split.
 """
 
 import argparse

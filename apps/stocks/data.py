@@ -6,24 +6,15 @@ every such case is either an error that says where (``file:line``) or a repair t
 logged as it happens, with a count and the first place it applied, and kept in
 :attr:`PriceData.repairs`. Nothing reaches training unannounced.
 
-Three CSV layouts are recognised from the header (names case-insensitive, any order, extra
-columns ignored):
-
-- Yahoo Finance, one ticker: ``Date,Open,High,Low,Close,Adj Close,Volume`` (``Adj Close``
-  optional);
-- long, many tickers: ``date,open,high,low,close,volume,Name`` (Kaggle's S&P 500 file; the
-  ticker column may also be called ``ticker`` or ``symbol``);
-- Kaggle's "price-volume data for all US stocks", one ticker:
-  ``Date,Open,High,Low,Close,Volume,OpenInt`` (the layout pmdarima ships).
+The CSV layouts (Yahoo, Stooq, Alpha Vantage, the long multi-ticker layout, Kaggle's
+price-volume files) are recognised from the header by :mod:`apps.stocks.formats`; the one
+chosen is named in the summary line logged at the end of a read.
 
 Without a file, :func:`load_prices` reads real GOOG prices that matplotlib ships, so the app
 works offline on real data; ``"demo"`` gives synthetic, clearly labelled prices.
 """
 
 import codecs
-import contextlib
-import csv
-import gc
 import importlib.util
 import io
 import re
@@ -33,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.stocks.formats import COLUMNS, Table, no_gc, read_table
 from shared.datasets import decode_error, open_text
 from shared.errors import DataError, SeqappsError
 
-COLUMNS = ("open", "high", "low", "close", "volume")
+__all__ = ["BUILTIN_SOURCES", "COLUMNS", "PriceData", "PriceSeries", "demo_prices", "load_prices", "read_prices"]
+
 OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)
 
 BUILTIN_SOURCES = {
@@ -47,23 +40,11 @@ BUILTIN_SOURCES = {
 GOOG_SOURCE = "matplotlib:goog (GOOG daily prices 2004-2008 shipped with matplotlib)"
 DEMO_SOURCE = "demo (synthetic AR(1) prices; not real market data)"
 
-# Cell texts that mean "no value". Anything else that is not a number is an error.
-MISSING = frozenset({"", "null", "NULL", "Null", "NaN", "nan", "NAN", "NA", "na", "-"})
-MISSING_FORMS = "an empty cell, null, NaN, NA or -"
-DATE_PATTERN = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[ T].*)?")
-
-# Header names (lower-cased, stripped) and the role each plays.
-HEADER_ROLES = {
-    "date": "date", "open": "open", "high": "high", "low": "low", "close": "close",
-    "volume": "volume", "adj close": "adj_close", "adj_close": "adj_close",
-    "adjclose": "adj_close", "adjusted close": "adj_close", "adjusted_close": "adj_close",
-    "name": "ticker", "ticker": "ticker", "symbol": "ticker", "openint": "openint",
-}
-REQUIRED = ("date",) + COLUMNS
 # Layouts whose prices are known not to be split-adjusted: "auto" adjusts them.
-UNADJUSTED_LAYOUTS = ("long", "pmdarima")
+UNADJUSTED_LAYOUTS = ("long", "pmdarima", "alphavantage")
 
 DATA_SUFFIXES = (".csv", ".csv.gz", ".txt")
+ALPHA_VANTAGE_NAME = re.compile(r"(?:daily|weekly|monthly)(?:_adjusted)?_([^._]+)\.", re.IGNORECASE)
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 BAD_ROW_MODES = ("error", "drop")
 
@@ -120,176 +101,6 @@ class PriceData:
 
 
 # ---------------------------------------------------------------------------------------
-# Reading CSV text into columns
-# ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Layout:
-    """Where each role sits in the header, and which of the known layouts it is."""
-
-    kind: str  # "long", "pmdarima" or "yahoo"
-    index: dict
-    width: int
-
-
-@dataclass
-class _Table:
-    """A whole file as columns; ``values`` holds NaN where a cell was missing."""
-
-    kind: str
-    dates: np.ndarray
-    values: np.ndarray
-    adj: object  # float64 [n] or None
-    tickers: object  # list of str (long layout) or None
-    lines: np.ndarray
-
-
-def _detect_layout(header, path):
-    names = [name.strip().lower() for name in header]
-    index = {}
-    for position, name in enumerate(names):
-        role = HEADER_ROLES.get(name)
-        if role is None:
-            continue
-        if role in index:
-            raise DataError(path, f"two columns mean {role!r}: {header[index[role]]!r} and "
-                            f"{header[position]!r}", line=1, content=",".join(header))
-        index[role] = position
-    missing = [role for role in REQUIRED if role not in index]
-    if missing:
-        raise DataError(path, f"unrecognised header: found columns {', '.join(names) or 'none'}; "
-                        f"required: {', '.join(REQUIRED)} (any order), optional: Adj Close and "
-                        "a ticker column (Name, ticker or symbol)", line=1, content=",".join(header))
-    kind = "long" if "ticker" in index else "pmdarima" if "openint" in index else "yahoo"
-    return _Layout(kind, index, len(header))
-
-
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the garbage collector while a file becomes lists of strings.
-
-    Hundreds of thousands of new row lists would trigger full collections over and over
-    (they can find nothing: strings and lists of strings hold no cycles), which made
-    reading the 587,565-row S&P file about twice as slow.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _read_rows(stream, path):
-    """The header and the data rows with their line numbers; blank lines are skipped."""
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    while header is not None and not any(cell.strip() for cell in header):
-        header = next(reader, None)
-    if header is None:
-        raise DataError(path, "empty file: expected a header such as "
-                        "'Date,Open,High,Low,Close,Adj Close,Volume' and one row per day")
-    rows, lines = [], []
-    for row in reader:
-        if row:
-            rows.append(row)
-            lines.append(reader.line_num)
-    return header, rows, lines
-
-
-def _check_widths(rows, lines, width, path):
-    if all(len(row) == width for row in rows):
-        return
-    position = next(i for i, row in enumerate(rows) if len(row) != width)
-    raise DataError(path, f"expected {width} comma-separated columns like the header, got "
-                    f"{len(rows[position])}", line=lines[position], content=",".join(rows[position]))
-
-
-def _parse_date(text):
-    """Days since 1970 for ``YYYY-MM-DD`` (a time part after it is ignored), else None."""
-    match = DATE_PATTERN.fullmatch(text.strip())
-    if match is None:
-        return None
-    try:
-        return int(np.datetime64(match.group(1), "D").astype(np.int64))
-    except ValueError:  # 2015-02-30 and the like
-        return None
-
-
-def _parse_dates(cells, rows, lines, path):
-    """Dates repeat across tickers, so each distinct text is parsed once."""
-    days = {text: _parse_date(text) for text in set(cells)}
-    for position, text in enumerate(cells):
-        if days[text] is None:
-            raise DataError(path, f"bad date {text!r}: expected a date YYYY-MM-DD",
-                            line=lines[position], content=",".join(rows[position]))
-    return np.array([days[text] for text in cells], dtype=np.int64).astype("datetime64[D]")
-
-
-def _parse_cell(text):
-    text = text.strip()
-    if text in MISSING:
-        return np.nan
-    return float(text)
-
-
-def _parse_numbers(cells, column, rows, lines, path):
-    """One column as float64 with NaN for missing cells; bad cells are reported by line.
-
-    The whole column is converted by NumPy in one go; only when that fails is it walked
-    cell by cell, to find and name the first bad cell.
-    """
-    try:
-        values = np.array(["nan" if text in MISSING else text for text in cells], dtype=np.float64)
-    except ValueError:
-        values = np.empty(len(cells))
-        for position, text in enumerate(cells):
-            try:
-                values[position] = _parse_cell(text)
-            except ValueError:
-                raise DataError(path, f"bad number {text!r} in column {column}: expected a "
-                                f"number, or {MISSING_FORMS} for a missing value",
-                                line=lines[position], content=",".join(rows[position])) from None
-    infinite = np.flatnonzero(np.isinf(values))
-    if len(infinite):
-        position = infinite[0]
-        raise DataError(path, f"{cells[position]!r} in column {column} is not a finite number",
-                        line=lines[position], content=",".join(rows[position]))
-    return values
-
-
-def _parse_tickers(cells, rows, lines, path):
-    names = [text.strip() for text in cells]
-    if not all(names):
-        position = names.index("")
-        raise DataError(path, "empty ticker name", line=lines[position],
-                        content=",".join(rows[position]))
-    return names
-
-
-def _read_table(stream, path):
-    """Parse a CSV stream: detect the layout, then convert each column in bulk."""
-    header, rows, lines = _read_rows(stream, path)
-    columns = list(zip(*rows))
-    layout = _detect_layout(header, path)
-    if not rows:
-        raise DataError(path, "no data rows after the header", line=1, content=",".join(header))
-    _check_widths(rows, lines, layout.width, path)
-
-    def numbers(role):
-        return _parse_numbers(columns[layout.index[role]], role, rows, lines, path)
-
-    dates = _parse_dates(columns[layout.index["date"]], rows, lines, path)
-    values = np.stack([numbers(name) for name in COLUMNS], axis=1)
-    adj = numbers("adj_close") if "adj_close" in layout.index else None
-    tickers = (_parse_tickers(columns[layout.index["ticker"]], rows, lines, path)
-               if layout.kind == "long" else None)
-    return _Table(layout.kind, dates, values, adj, tickers, np.array(lines, dtype=np.int64))
-
-
-# ---------------------------------------------------------------------------------------
 # Validation and repairs
 # ---------------------------------------------------------------------------------------
 
@@ -301,6 +112,7 @@ class _Report:
     def __init__(self, log):
         self.lines = []
         self.log = log
+        self.layouts = []  # the layout of every file read, for the summary line
 
     def add(self, text):
         self.lines.append(text)
@@ -688,8 +500,11 @@ def _series_from_table(table, context, single_name, wanted):
 
 
 def _stem_ticker(name):
-    """``ORCL_1995-2014.csv`` -> ``ORCL``: the file name up to the first ``_``, ``-`` or ``.``."""
-    return re.split(r"[_.\-]", Path(name).name, maxsplit=1)[0].upper()
+    """``ORCL_1995-2014.csv`` -> ``ORCL``: the file name up to the first ``_``, ``-`` or ``.``;
+    but ``daily_IBM.csv`` -> ``IBM``, as Alpha Vantage names its downloads by series first."""
+    name = Path(name).name
+    match = ALPHA_VANTAGE_NAME.match(name)
+    return (match.group(1) if match else re.split(r"[_.\-]", name, maxsplit=1)[0]).upper()
 
 
 def _single_name(ticker_name, wanted, file_name):
@@ -705,8 +520,9 @@ def _parse_stream(stream, *, path, name, file_name, tickers, ticker_name, adjust
                   use_adjusted_close, on_bad_row, report):
     """``{ticker: PriceSeries}`` from one CSV text stream; ``path`` names it in errors."""
     _check_options(on_bad_row)
-    with _no_gc():  # the row lists are freed on return, before collection resumes
-        table = _read_table(stream, path)
+    with no_gc():  # the row lists are freed on return, before collection resumes
+        table = read_table(stream, path)
+    report.layouts.append(table.layout)
     if ticker_name is not None and table.kind == "long":
         raise SeqappsError(f"{path}: ticker_name only applies to single-ticker files; this file "
                            "has a ticker column (select tickers with tickers=...)")
@@ -773,18 +589,19 @@ def _read_series(path, encoding, options, report):
         raise decode_error(path, encoding) from None
 
 
-def _summary(data):
+def _summary(data, layouts):
     rows = sum(len(series) for series in data.series.values())
     first = min(series.dates[0] for series in data.series.values())
     last = max(series.dates[-1] for series in data.series.values())
-    return (f"read {rows} rows of {len(data.series)} ticker(s) from {data.source} "
+    read_as = f" as {'; '.join(dict.fromkeys(layouts))}" if layouts else ""
+    return (f"read {rows} rows of {len(data.series)} ticker(s) from {data.source}{read_as} "
             f"(first {first} .. last {last})")
 
 
 def _finished(series, source, report, is_demo=False):
     data = PriceData(dict(sorted(series.items())), source, is_demo, report.lines)
     if report.log is not None:
-        report.log(_summary(data))
+        report.log(_summary(data, report.layouts))
     return data
 
 
@@ -827,7 +644,7 @@ def _goog_table():
     with (sample if hasattr(sample, "files") else np.load(sample, allow_pickle=False)) as npz:
         prices = npz["price_data"]
     values = np.stack([prices[name].astype(np.float64) for name in COLUMNS], axis=1)
-    return _Table("yahoo", prices["date"].astype("datetime64[D]"), values,
+    return Table("yahoo", prices["date"].astype("datetime64[D]"), values,
                   prices["adj_close"].astype(np.float64), None, np.zeros(len(prices), dtype=np.int64))
 
 

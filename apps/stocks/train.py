@@ -8,12 +8,20 @@ so it runs offline; ``--data demo`` uses synthetic prices with a learnable patte
     python -m apps.stocks.train --data ../shared/data/stocks/all_stocks_5yr.csv.gz --time-budget 20
     python -m apps.stocks.train --data ORCL.csv --walk-forward 3 --test-days 126
 
-``--data`` takes a Yahoo CSV (Date,Open,High,Low,Close,Adj Close,Volume), a long
-multi-ticker CSV (date,open,high,low,close,volume,Name), either gzipped, a folder of them,
-or a built-in source (matplotlib:goog, pmdarima:msft, demo). Test days are the last
-``--test-days`` trading days of all tickers together, validation the days before them.
-The report puts the model beside persistence (the last close), a moving average and the
-drift method, and says plainly when the model does not beat persistence.
+``--data`` takes a price file as it is downloaded, gzipped or not, a folder of them, or a
+built-in source (matplotlib:goog, pmdarima:msft, demo); the layout is recognised from the
+header and named in the log (apps/stocks/formats.py):
+
+  Yahoo Finance         Date,Open,High,Low,Close,Adj Close,Volume
+  Stooq                 Date,Open,High,Low,Close,Volume
+  Alpha Vantage         timestamp,open,high,low,close,volume (newest first: read oldest first)
+  long, many tickers    date,open,high,low,close,volume,Name (Kaggle's S&P 500 all_stocks_5yr.csv)
+  Kaggle price-volume   Date,Open,High,Low,Close,Volume,OpenInt
+
+Test days are the last ``--test-days`` trading days of all tickers together, validation
+the days before them. The report puts the model beside persistence (the last close), a
+moving average and the drift method, and says plainly when the model does not beat
+persistence.
 """
 
 import argparse

@@ -1,17 +1,10 @@
-"""Sentence pairs for the translation app: reading, the generated demo corpus, splitting.
+"""Sentence pairs for the translation app: the generated demo corpus, splitting, loading.
 
-Two layouts are accepted, each plain or gzipped (recognised by content, not by name), with
-or without a UTF-8 byte order mark or Windows line endings:
-
-* a **pairs file** in the manythings.org Anki / Tatoeba layout (``spa.txt``): one pair a
-  line, ``source<TAB>target``; further columns are ignored, because newer Anki files add
-  an attribution column. :func:`read_pairs_file`.
-* **parallel files** named by a common prefix, as Multi30k ships them: ``train.en`` and
-  ``train.de`` (each plain or ``.gz``), line *i* of one the translation of line *i* of the
-  other. :func:`read_parallel`.
-
-A malformed line is reported as ``file:line``; a pair with an empty side is skipped and
-counted, since public corpora have a few and one should not stop a run.
+``--data`` takes a corpus as it is downloaded: an Anki / Tatoeba pairs file, Moses / OPUS
+line-aligned files, or a TMX translation memory, plain or gzipped, with or without a UTF-8
+byte order mark or Windows line endings. :mod:`apps.translation.formats` recognises the
+layout and logs it; a malformed line is reported as ``file:line``; a pair with an empty
+side is skipped and counted, since public corpora have a few and one should not stop a run.
 
 A single file is split into train/validation/test by a hash of its normalised **source
 sentence**, never by line: the Anki file lists one English sentence with several Spanish
@@ -31,20 +24,15 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from shared.datasets import check_split_fractions, iter_lines
+from apps.translation.formats import read_source
+from apps.translation.pairs import Pair, read_pairs_file
+from apps.translation.parallel import read_parallel
+from shared.datasets import check_split_fractions
 from shared.errors import DataError, SeqappsError
 
-PAIR_FORM = "expected 'source<TAB>target'"
-EMPTY_SIDE = "empty side"
-
-# Every manythings.org file has English first and is named by the other language's
-# ISO 639-3 code; the app reports the 2-letter codes everyone else uses.
-DEFAULT_SOURCE_LANGUAGE = "en"
-ANKI_LANGUAGES = {"spa": "es", "deu": "de", "fra": "fr", "ita": "it", "por": "pt",
-                  "rus": "ru", "jpn": "ja", "cmn": "zh", "tur": "tr", "nld": "nl"}
-STRIPPED_SUFFIXES = (".gz", ".txt", ".tsv")
+__all__ = ["Corpus", "Pair", "demo_pairs", "embedding_corpus", "load_corpus", "read_pairs_file", "read_parallel",
+           "split_pairs"]
 
 # ---------------------------------------------------------------------------------------
 # The demo grammar's words
@@ -165,15 +153,6 @@ DEMO_ATTEMPTS_PER_PAIR = 20
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Pair:
-    """One sentence and its translation; ``origin`` is ``file:line``, for messages."""
-
-    source: str
-    target: str
-    origin: str
-
-
 @dataclass
 class Corpus:
     """The three splits plus what the log and ``metrics.json`` need to know about them."""
@@ -187,105 +166,6 @@ class Corpus:
     is_demo: bool = False
     dropped: dict = field(default_factory=dict)
     split_note: str = ""
-
-
-# ---------------------------------------------------------------------------------------
-# Readers
-# ---------------------------------------------------------------------------------------
-
-
-def _check_file(path, expected):
-    if path.is_dir():
-        raise DataError(path, f"is a folder: expected {expected}")
-    if not path.is_file():
-        raise DataError(path, "file not found")
-
-
-def _no_pairs(path, dropped, expected):
-    skipped = sum(dropped.values())
-    detail = f"; {skipped:,} skipped for an empty side" if skipped else ""
-    return DataError(path, f"no sentence pairs found ({expected}){detail}")
-
-
-def read_pairs_file(path, *, reverse=False, encoding="utf-8"):
-    """``(pairs, dropped)`` from a ``source<TAB>target`` file, plain or gzipped.
-
-    Blank lines are skipped; a line whose source or target is empty is skipped and counted
-    in ``dropped["empty side"]``; a line without a tab is a DataError at its line.
-    ``reverse`` swaps the columns, so ``spa.txt`` can train Spanish to English.
-    """
-    path = Path(path)
-    _check_file(path, "a pairs file")
-    pairs, dropped = [], Counter()
-    for number, line in iter_lines(path, encoding):
-        if not line.strip():
-            continue
-        columns = line.split("\t")
-        if len(columns) < 2:
-            raise DataError(path, f"{PAIR_FORM}, found no tab", line=number, content=line)
-        source, target = columns[0].strip(), columns[1].strip()
-        if not source or not target:
-            dropped[EMPTY_SIDE] += 1
-            continue
-        if reverse:
-            source, target = target, source
-        pairs.append(Pair(source, target, f"{path.name}:{number}"))
-    if not pairs:
-        raise _no_pairs(path, dropped, PAIR_FORM)
-    return pairs, dict(dropped)
-
-
-def _side_candidates(prefix, language):
-    plain = Path(f"{prefix}.{language}")
-    return plain, Path(f"{plain}.gz")
-
-
-def _find_side(prefix, language):
-    """``prefix.language``, else ``prefix.language.gz``, else None."""
-    return next((path for path in _side_candidates(prefix, language) if path.is_file()), None)
-
-
-def _side_path(prefix, language):
-    path = _find_side(prefix, language)
-    if path is None:
-        tried = " and ".join(str(candidate) for candidate in _side_candidates(prefix, language))
-        raise DataError(prefix, f"no '{language}' file of the parallel corpus: tried {tried}")
-    return path
-
-
-def _check_languages(source, target):
-    if not source or not target:
-        raise SeqappsError(f"parallel files need a source and a target language code (the "
-                           f"file suffixes, e.g. en and de), got {source!r} and {target!r}")
-
-
-def read_parallel(prefix, source, target, *, encoding="utf-8"):
-    """``(pairs, dropped)`` from ``prefix.source`` and ``prefix.target`` (each maybe ``.gz``).
-
-    Line *i* of one file translates line *i* of the other, so the files must have the same
-    number of lines. A line blank in both files is skipped; a pair with one empty side is
-    skipped and counted in ``dropped["empty side"]``. Origins name the source file.
-    """
-    _check_languages(source, target)
-    source_path, target_path = _side_path(prefix, source), _side_path(prefix, target)
-    source_lines = [line for _, line in iter_lines(source_path, encoding)]
-    target_lines = [line for _, line in iter_lines(target_path, encoding)]
-    if len(source_lines) != len(target_lines):
-        raise DataError(prefix, f"{source_path.name} has {len(source_lines):,} lines but "
-                        f"{target_path.name} has {len(target_lines):,} (line i of one must be "
-                        "the translation of line i of the other)")
-    pairs, dropped = [], Counter()
-    for number, (source_line, target_line) in enumerate(zip(source_lines, target_lines), start=1):
-        source_text, target_text = source_line.strip(), target_line.strip()
-        if not source_text and not target_text:
-            continue
-        if not source_text or not target_text:
-            dropped[EMPTY_SIDE] += 1
-            continue
-        pairs.append(Pair(source_text, target_text, f"{source_path.name}:{number}"))
-    if not pairs:
-        raise _no_pairs(prefix, dropped, f"in {source_path.name} and {target_path.name}")
-    return pairs, dict(dropped)
 
 
 # ---------------------------------------------------------------------------------------
@@ -514,76 +394,6 @@ def embedding_corpus():
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Source:
-    """Pairs read from one place, with the name the log uses and the path to blame."""
-
-    pairs: list
-    dropped: dict
-    label: str
-    path: Path
-    languages: tuple
-
-
-def _guess_language(path):
-    """``spa.txt.gz`` -> ``es``: manythings.org names files by the 3-letter code."""
-    stem = path.name
-    for suffix in STRIPPED_SUFFIXES:
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-    return ANKI_LANGUAGES.get(stem.lower(), stem)
-
-
-def _parallel_label(prefix, paths, languages):
-    """``train.{en,de}.gz`` when both sides are named alike, else both names."""
-    suffixes = {path.name[len(f"{prefix.name}.{language}"):] for path, language in zip(paths, languages)}
-    if len(suffixes) == 1:
-        return f"{prefix.name}.{{{languages[0]},{languages[1]}}}{suffixes.pop()}"
-    return " + ".join(path.name for path in paths)
-
-
-def _sides_present(prefix):
-    """Language codes X for which ``prefix.X`` or ``prefix.X.gz`` exists, to suggest them."""
-    folder = prefix.parent
-    if not folder.is_dir():
-        return []
-    pattern = re.compile(re.escape(prefix.name) + r"\.([^.]+)(?:\.gz)?")
-    return sorted({match.group(1) for match in map(pattern.fullmatch, (p.name for p in folder.iterdir()))
-                   if match})
-
-
-def _read_source(data, source, target, reverse, encoding):
-    """A pairs file, or parallel files named by the prefix ``data``."""
-    path = Path(data)
-    if path.is_file():
-        pairs, dropped = read_pairs_file(path, reverse=reverse, encoding=encoding)
-        languages = (source or DEFAULT_SOURCE_LANGUAGE, target or _guess_language(path))
-        return _Source(pairs, dropped, path.name, path, languages[::-1] if reverse else languages)
-    if source and _find_side(path, source) is not None:
-        if not target:
-            raise SeqappsError(f"{path}.{source} is one side of a parallel corpus: give the "
-                               "target language code too (the other file's suffix)")
-        languages = (target, source) if reverse else (source, target)
-        pairs, dropped = read_parallel(path, *languages, encoding=encoding)
-        paths = [_find_side(path, language) for language in languages]
-        return _Source(pairs, dropped, _parallel_label(path, paths, languages), path, languages)
-    raise _not_found(path, source)
-
-
-def _not_found(path, source):
-    if path.is_dir():
-        return DataError(path, "is a folder: expected a pairs file or the prefix of parallel "
-                         "files (e.g. multi30k/train for train.en and train.de)")
-    sides = _sides_present(path)
-    if source is None and len(sides) >= 2:
-        return SeqappsError(f"{path} names parallel files ({', '.join(sides)}): give the source "
-                            "and target language codes")
-    tried = [str(path)] + ([str(candidate) for candidate in _side_candidates(path, source)]
-                           if source else [])
-    hint = "" if source else " (for parallel files, also give the source and target language codes)"
-    return SeqappsError(f"no translation data at {path}: tried {', '.join(tried)}{hint}")
-
-
 def _percent(fraction):
     return f"{fraction * 100:g}%"
 
@@ -652,15 +462,16 @@ def _demo_corpus(reverse, validation_fraction, test_fraction, seed, demo_size):
 
 def load_corpus(data=None, *, source=None, target=None, reverse=False, validation=None, test=None,
                 validation_fraction=0.05, test_fraction=0.05, seed=1337, encoding="utf-8",
-                demo_size=4000):
+                demo_size=4000, log=print):
     """The train/validation/test pairs of ``data``, deterministic for a given ``seed``.
 
-    ``data`` is None (the generated demo, English to Spanish), a pairs file, or the prefix
-    of parallel files (``multi30k/train`` for ``train.en[.gz]`` and ``train.de[.gz]``).
-    ``source`` and ``target`` name the languages *as the data holds them*: for a pairs file
-    they default to English and the language guessed from the name (``spa.txt`` -> ``es``);
-    for parallel files they are the file suffixes and required. ``reverse`` then swaps the
-    direction: the columns of a pairs file, the two files of a parallel corpus.
+    ``data`` is None (the generated demo, English to Spanish), a pairs file, a TMX file,
+    one of two parallel files or their prefix (``multi30k/train`` for ``train.en[.gz]`` and
+    ``train.de[.gz]``). ``source`` and ``target`` name the languages *as the data holds
+    them*: for a pairs file they default to English and the language guessed from the name
+    (``spa.txt`` -> ``es``); for parallel files they are the file suffixes, by default the
+    named file's first (or English first for a prefix); for TMX the ``xml:lang`` codes.
+    ``reverse`` then swaps the direction. The detected layout goes to ``log``.
 
     ``validation`` and ``test`` are optional pairs files or prefixes (read like ``data``)
     holding those splits. A split without a file is carved out of ``data`` by
@@ -672,9 +483,9 @@ def load_corpus(data=None, *, source=None, target=None, reverse=False, validatio
             raise SeqappsError("validation and test files need data to go with them: the demo "
                                "corpus makes its own splits")
         return _demo_corpus(reverse, validation_fraction, test_fraction, seed, demo_size)
-    main = _read_source(data, source, target, reverse, encoding)
+    main = read_source(data, source, target, reverse, encoding, log)
     as_held = main.languages[::-1] if reverse else main.languages  # the codes of the files
-    extras = {name: None if given is None else _read_source(given, *as_held, reverse, encoding)
+    extras = {name: None if given is None else read_source(given, *as_held, reverse, encoding, log)
               for name, given in (("validation", validation), ("test", test))}
     train, validation_pairs, test_pairs, note = _split(
         main, extras["validation"], extras["test"], validation_fraction, test_fraction, seed)

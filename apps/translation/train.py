@@ -9,10 +9,16 @@ for seqapps), so the whole path runs anywhere; point ``--data`` at real sentence
         --validation multi30k/val --test multi30k/test_2016_flickr
     python -m apps.translation.train --data spa.txt --reverse --attention bahdanau --beam 5
 
-``--data`` is a tab-separated pairs file (``source<TAB>target``, further columns ignored,
-the Anki/Tatoeba layout) or a prefix of line-aligned files (``PREFIX.SRC`` and
-``PREFIX.TGT``, gzipped or not). Single-file corpora are split deterministically, by
-source sentence, into train/validation/test.
+``--data`` takes a parallel corpus as it is downloaded, gzipped or not; its layout is
+detected from the name and first line and logged (apps/translation/formats.py):
+
+  Anki/Tatoeba pairs    Go.<TAB>Ve.<TAB>CC-BY 2.0 (France) Attribution: tatoeba.org #...  (3rd column ignored)
+  Moses/OPUS files      --data europarl.de-en.en, with europarl.de-en.de beside it (or --data europarl.de-en)
+  TMX memory            <tu><tuv xml:lang="en"><seg>Good morning.</seg></tuv><tuv xml:lang="de">...</tu>
+
+Languages come from the data: a named Moses file is the source, a prefix or a TMX file is
+read English first (--source/--target/--reverse choose otherwise). Single-file corpora are
+split deterministically, by source sentence, into train/validation/test.
 """
 
 import argparse
@@ -27,6 +33,7 @@ from apps.translation.evaluate import evaluate_split
 from apps.translation.export import make_bundle
 from apps.translation.model import ATTENTIONS, CELLS, Translator
 from apps.translation.report import plot_attention, write_translations
+from shared.decoding import beam_for_vocabulary
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app
@@ -46,9 +53,9 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="python -m apps.translation.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     data = parser.add_argument_group("data")
-    data.add_argument("--data", default=None, help="pairs file (source<TAB>target) or prefix of parallel files (default: generated demo pairs)")
-    data.add_argument("--source", default=None, help="source language code: the suffix of the parallel files (PREFIX.SRC), a label for a pairs file")
-    data.add_argument("--target", default=None, help="target language code (PREFIX.TGT)")
+    data.add_argument("--data", default=None, help="pairs file, TMX file, one of two parallel files or their prefix, see above (default: generated demo pairs)")
+    data.add_argument("--source", default=None, help="source language code: the suffix of a parallel file (PREFIX.SRC), a TMX xml:lang, a label for a pairs file (default: inferred)")
+    data.add_argument("--target", default=None, help="target language code (PREFIX.TGT; default: inferred)")
     data.add_argument("--reverse", action="store_true", help="translate the other way: swap the columns of a pairs file (or --source/--target)")
     data.add_argument("--validation", default=None, help="validation pairs file or prefix (default: split from --data)")
     data.add_argument("--test", default=None, help="test pairs file or prefix (default: split from --data)")
@@ -232,6 +239,7 @@ def main(argv=None):
                                         dim=args.embedding_dim if vectors is None else None, seed=args.seed)
     print(f"vocabulary: {len(source_tokenizer.vocabulary):,} source, {len(target_tokenizer.vocabulary):,} target "
           f"tokens (min count {args.min_count}); source {coverage}")
+    args.beam = beam_for_vocabulary(args.beam, len(target_tokenizer.vocabulary))
     source_tokenizer.save(run_dir / "source_tokenizer.json")
     target_tokenizer.save(run_dir / "target_tokenizer.json")
 

@@ -80,3 +80,33 @@ def test_transitions_can_forbid_a_tag_pair():
     zeros = np.zeros(3, np.float32)
     decoded = viterbi_decode(tf.constant(emissions), tf.constant(np.ones((1, 2), bool)), transitions, zeros, zeros)
     assert tuple(decoded.numpy()[0]) != (0, 1)
+
+
+# Inside a graph whose time dimension is unknown, as in training: a batch whose longest
+# sentence has one token (or none) once left the forward loop no step to stack.
+GRAPH_SIGNATURE = [tf.TensorSpec([None, None, NUM_TAGS], tf.float32), tf.TensorSpec([None, None], tf.int32),
+                   tf.TensorSpec([None, None], tf.bool)]
+
+
+@pytest.mark.parametrize("time", [1, 0])
+def test_one_token_and_empty_batches_in_a_graph_equal_brute_force(time):
+    emissions, _, transitions, start, end, _ = _problem(5, batch=3, time=time)
+    lengths = np.array([time, 0, time])
+    mask = np.arange(time)[None, :] < lengths[:, None]
+    gold = np.where(mask, 2, -1).astype(np.int32)
+
+    @tf.function(input_signature=GRAPH_SIGNATURE)
+    def scores(emissions, tags, mask):
+        return (log_partition(emissions, mask, transitions, start, end),
+                log_likelihood(emissions, tags, mask, transitions, start, end))
+
+    log_z, likelihood = (value.numpy() for value in scores(emissions, gold, mask))
+    for row, length in enumerate(lengths):
+        if length == 0:
+            assert log_z[row] == 0.0 and likelihood[row] == 0.0
+            continue
+        paths = [_path_score(emissions[row], path, transitions, start, end) for path in _all_paths(length)]
+        expected_log_z = np.log(np.sum(np.exp(np.array(paths, np.float64))))
+        assert log_z[row] == pytest.approx(expected_log_z, abs=1e-4)
+        gold_score = _path_score(emissions[row], (2,) * length, transitions, start, end)
+        assert likelihood[row] == pytest.approx(gold_score - expected_log_z, abs=1e-4)

@@ -108,7 +108,7 @@ def test_bad_tag_message_says_the_expected_form(tmp_path):
 
 
 def test_explicit_scheme_refuses_prefixes_it_does_not_use(tmp_path):
-    path = write(tmp_path / "mixed.txt", "Ann B-PER\nLee I-PER\n\nBo S-PER\n")
+    path = write(tmp_path / "mixed.txt", "Ann B-PER\nLee I-PER\n\nBo S-PER\n\nAl S-LOC\n")
     with raises_at(path, 4) as caught:
         read_conll(path, scheme="iob2")
     assert "does not fit the iob2 scheme" in str(caught.value)
@@ -142,10 +142,13 @@ def test_sentence_needs_one_tag_per_token():
 
 
 def test_detect_scheme():
+    """The scheme the sequences break least (tests/ner/test_schemes.py has the evidence)."""
     assert detect_scheme([("B-PER", "I-PER", "O"), ("B-LOC", "B-LOC")]) == "iob2"
     assert detect_scheme([("I-PER", "I-PER", "O"), ("I-LOC", "B-LOC")]) == "iob1"
-    assert detect_scheme([("O", "B-ORG", "I-PER")]) == "iob1"  # I- after another type
-    assert detect_scheme([("B-PER", "E-PER"), ("I-LOC",)]) == "iobes"
+    # One sequence breaking IOB1 (B-ORG after O) and IOB2 (I-PER after B-ORG) alike: the
+    # tie goes to the more common IOB2 (the old rule said IOB1 on any I- after another type).
+    assert detect_scheme([("O", "B-ORG", "I-PER")]) == "iob2"
+    assert detect_scheme([("B-PER", "E-PER"), ("S-LOC",)]) == "iobes"
     assert detect_scheme([("O",), ("S-MISC",)]) == "iobes"
     assert detect_scheme([("O", "O"), ()]) == "iob2"  # nothing to tell: the default
     assert detect_scheme(iter([("I-PER",)])) == "iob1"  # a generator is read once
@@ -198,7 +201,7 @@ def test_scheme_and_span_errors():
     with pytest.raises(ValueError, match="not valid"):
         tags_to_spans(("B_PER",), "iobes")
     with pytest.raises(ValueError, match="unknown tag scheme"):
-        tags_to_spans(("O",), "bilou")
+        tags_to_spans(("O",), "bio")
     with pytest.raises(ValueError, match="overlap"):
         spans_to_tags([("PER", 0, 2), ("LOC", 1, 3)], 3, "iob2")
     with pytest.raises(ValueError, match="not inside"):

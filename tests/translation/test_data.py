@@ -131,7 +131,8 @@ def test_parallel_files_count_one_sided_pairs_and_skip_lines_blank_in_both(tmp_p
 
 def test_parallel_files_with_different_line_counts_name_both(tmp_path):
     prefix = write_parallel(tmp_path / "train", numbered(1200, "en"), numbered(1199, "de"), gz=True)
-    with pytest.raises(DataError, match=re.escape("train.en.gz has 1,200 lines but train.de.gz has 1,199")):
+    expected = f"{tmp_path / 'train.en.gz'}: 1,200 lines, but the other side {tmp_path / 'train.de.gz'} has 1,199"
+    with pytest.raises(DataError, match="^" + re.escape(expected)):
         read_parallel(prefix, "en", "de")
 
 
@@ -377,11 +378,12 @@ def test_load_corpus_parallel_reverse_swaps_the_files(tmp_path):
     assert corpus.test == [Pair("de sentence 200", "en sentence 200", "test.txt:1")]
 
 
-def test_load_corpus_parallel_needs_both_language_codes(tmp_path):
+def test_load_corpus_parallel_with_more_than_two_sides_needs_the_codes(tmp_path):
     write_parallel(tmp_path / "train", ["a"], ["b"])
-    with pytest.raises(SeqappsError, match=r"parallel files \(de, en\)"):
+    write(tmp_path / "train.fr", "c\n")
+    with pytest.raises(SeqappsError, match=r"parallel files \(de, en, fr\)"):
         load_corpus(tmp_path / "train")
-    with pytest.raises(SeqappsError, match="target language"):
+    with pytest.raises(SeqappsError, match=r"target language code too .*one of de, fr"):
         load_corpus(tmp_path / "train", source="en")
 
 

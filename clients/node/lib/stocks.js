@@ -18,14 +18,24 @@ export const BUILTIN_SOURCES = {
 const MISSING = new Set(["", "null", "NULL", "Null", "NaN", "nan", "NAN", "NA", "na", "-"]);
 const MISSING_FORMS = "an empty cell, null, NaN, NA or -";
 const HEADER_ROLES = {
-  "date": "date", "open": "open", "high": "high", "low": "low", "close": "close",
+  "date": "date", "timestamp": "date", "open": "open", "high": "high", "low": "low", "close": "close",
   "volume": "volume", "adj close": "adj_close", "adj_close": "adj_close",
   "adjclose": "adj_close", "adjusted close": "adj_close", "adjusted_close": "adj_close",
   "name": "ticker", "ticker": "ticker", "symbol": "ticker", "openint": "openint",
 };
 const REQUIRED = ["date", ...COLUMNS];
-const UNADJUSTED_LAYOUTS = ["long", "pmdarima"];  // "auto" undoes splits in these
+// The layouts apps/stocks/formats.py recognises from the header, as the summary line names them.
+const LAYOUT_NAMES = {
+  "yahoo": "Yahoo Finance CSV (Date,Open,High,Low,Close,Adj Close,Volume)",
+  "stooq": "Stooq CSV (Date,Open,High,Low,Close,Volume)",
+  "alphavantage": "Alpha Vantage CSV (timestamp,open,high,low,close,volume)",
+  "long": "long multi-ticker CSV (date,open,high,low,close,volume,Name)",
+  "pmdarima": "Kaggle price-volume CSV (Date,Open,High,Low,Close,Volume,OpenInt)",
+};
+const NEWEST_FIRST = "newest first, read oldest first";
+const UNADJUSTED_LAYOUTS = ["long", "pmdarima", "alphavantage"];  // "auto" undoes splits in these
 const DATA_SUFFIXES = [".csv", ".csv.gz", ".txt"];
+const ALPHA_VANTAGE_NAME = /^(?:daily|weekly|monthly)(?:_adjusted)?_([^._]+)\./iu;
 const ARCHIVE_SUFFIXES = [".tar.gz", ".tgz", ".tar"];
 const FORWARD_SPLITS = [2, 3, 4, 5, 7, 8, 10, 1.5];
 const REVERSE_SPLITS = [2, 3, 4, 5, 8, 10];
@@ -66,11 +76,17 @@ export class PriceDataError extends StocksError {
 // str.isspace() (str.strip(), str.split()); float() strips the same set but \x1c-\x1f.
 const PY_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "gu");
+const PY_LSTRIP = new RegExp(`^[${PY_SPACE}]+`, "u");
 const NOT_PRINTABLE = /[\p{C}\p{Zl}\p{Zp}\p{Zs}]/u;
 
 /** Python's ``str.strip()``. */
 export function pyStrip(text) {
   return text.replace(PY_STRIP, "");
+}
+
+/** Python's ``str.lstrip()``. */
+export function pyLstrip(text) {
+  return text.replace(PY_LSTRIP, "");
 }
 
 /** Python's ``repr(str)``. */
@@ -441,6 +457,34 @@ export function readCsv(text) {
 // A file's text to a table
 // ---------------------------------------------------------------------------------------
 
+function layoutKind(index, header) {
+  if ("ticker" in index) return "long";
+  if ("openint" in index) return "pmdarima";
+  if (pyStrip(header[index.date]).toLowerCase() === "timestamp") return "alphavantage";
+  return "adj_close" in index ? "yahoo" : "stooq";
+}
+
+function headerError(path, header, names) {
+  if (header.length && pyLstrip(header[0]).startsWith("{")) {
+    return new PriceDataError(path, "this is JSON, not CSV: a price API (Alpha Vantage does this) answers a refused " +
+                              "or malformed request with a JSON message instead of prices", 1, header.join(","));
+  }
+  return new PriceDataError(path, `unrecognised header: found columns ${names.join(", ") || "none"}; ` +
+                            `required: ${REQUIRED.join(", ")} (any order; the date column may be called timestamp), ` +
+                            "optional: Adj Close and a ticker column (Name, ticker or symbol)", 1, header.join(","));
+}
+
+/** The layout's name for the summary line, and whether its rows came newest first. */
+function layoutName(table) {
+  const name = LAYOUT_NAMES[table.kind];
+  return table.newestFirst ? `${name}, ${NEWEST_FIRST}` : name;
+}
+
+/** Whether a one-ticker file lists every day before the day it follows (Alpha Vantage does). */
+function newestFirst(dates, tickers) {
+  return tickers === null && dates.length > 1 && dates.every((day, i) => i === 0 || day < dates[i - 1]);
+}
+
 function detectLayout(header, path) {
   const names = header.map((name) => pyStrip(name).toLowerCase());
   const index = {};
@@ -453,14 +497,8 @@ function detectLayout(header, path) {
     }
     index[role] = position;
   });
-  const missing = REQUIRED.filter((role) => !(role in index));
-  if (missing.length) {
-    throw new PriceDataError(path, `unrecognised header: found columns ${names.join(", ") || "none"}; ` +
-                             `required: ${REQUIRED.join(", ")} (any order), optional: Adj Close and ` +
-                             "a ticker column (Name, ticker or symbol)", 1, header.join(","));
-  }
-  const kind = "ticker" in index ? "long" : "openint" in index ? "pmdarima" : "yahoo";
-  return { kind, index, width: header.length };
+  if (REQUIRED.some((role) => !(role in index))) throw headerError(path, header, names);
+  return { kind: layoutKind(index, header), index, width: header.length };
 }
 
 function parseNumber(text, column, record, path) {
@@ -474,6 +512,7 @@ function parseNumber(text, column, record, path) {
   return value;
 }
 
+/** Parse a CSV text: detect the layout, then convert each column (formats.py's read_table). */
 function readTable(text, path) {
   const records = readCsv(text);
   let next = 0;
@@ -530,13 +569,20 @@ function readTable(text, path) {
       return name;
     });
   }
-  return {
+  const table = {
     kind: layout.kind,
     rows: rows.map((record, i) => ({
       date: dates[i], v: COLUMNS.map((_, c) => columns[c][i]), adj: adj ? adj[i] : null, line: record.line,
     })),
-    hasAdj: adj !== null, tickers,
+    hasAdj: adj !== null, tickers, newestFirst: false,
   };
+  // A one-ticker file whose dates all run backwards is turned round here, as part of its
+  // layout, rather than sorted later as a repair.
+  if (newestFirst(dates, tickers)) {
+    table.rows.reverse();
+    table.newestFirst = true;
+  }
+  return table;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -778,8 +824,11 @@ function select(available, wanted, source) {
   return [...new Set(wanted.map((name) => byUpper.get(name.toUpperCase())))];
 }
 
+/** ``ORCL_1995-2014.csv`` -> ``ORCL``; but ``daily_IBM.csv`` -> ``IBM`` (Alpha Vantage's names). */
 function stemTicker(name) {
-  return pyName(name).split(/[_.-]/)[0].toUpperCase();
+  const base = pyName(name);
+  const match = ALPHA_VANTAGE_NAME.exec(base);
+  return (match ? match[1] : base.split(/[_.-]/)[0]).toUpperCase();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -787,7 +836,7 @@ function stemTicker(name) {
 // ---------------------------------------------------------------------------------------
 
 /**
- * One price file's text (any layout apps/stocks/data.py reads) validated and repaired as
+ * One price file's text (any layout apps/stocks/formats.py recognises) validated and repaired as
  * ``load_prices`` does with its defaults. ``source`` names the file in errors (pass it as
  * Python's ``str(Path(file))`` would print it: see :func:`pyPath`). Options: ``tickers``
  * (select, case-insensitive), ``log`` (called with each repair line and the summary),
@@ -800,17 +849,15 @@ function stemTicker(name) {
  */
 export function parsePrices(text, source, { tickers = null, log = null, name = null, fileName = null,
                                             summary = true } = {}) {
-  const repairs = [];
-  const context = {
-    path: source, name: name ?? pyName(source), hasAdj: false, adjustSplits: false,
-    report: (line) => { repairs.push(line); if (log) log(line); },
-  };
+  const { repairs, layouts, report } = reporter(log);
+  const context = { path: source, name: name ?? pyName(source), hasAdj: false, adjustSplits: false, report, layouts };
   const series = readSeries(text, context, fileName ?? context.name, asNames(tickers));
-  return finished(series, source, repairs, summary ? log : null);
+  return finished(series, source, { repairs, layouts }, summary ? log : null);
 }
 
 function readSeries(text, context, fileName, wanted) {
   const table = readTable(text, context.path);
+  context.layouts.push(layoutName(table));
   context.hasAdj = table.hasAdj;
   context.adjustSplits = UNADJUSTED_LAYOUTS.includes(table.kind);
   const single = wanted !== null && wanted.length === 1 ? wanted[0].toUpperCase() : stemTicker(fileName);
@@ -827,16 +874,20 @@ function readSeries(text, context, fileName, wanted) {
   return series;
 }
 
-function finished(series, source, repairs, log) {
+function summaryLine(data, layouts) {
+  const rows = data.series.reduce((sum, one) => sum + one.dates.length, 0);
+  const first = Math.min(...data.series.map((one) => one.dates[0]));
+  const last = Math.max(...data.series.map((one) => one.dates[one.dates.length - 1]));
+  const readAs = layouts.length ? ` as ${[...new Set(layouts)].join("; ")}` : "";
+  return `read ${rows} rows of ${data.series.length} ticker(s) from ${data.source}${readAs} ` +
+    `(first ${dayString(first)} .. last ${dayString(last)})`;
+}
+
+/** The data of a read; ``log`` gets the summary line, which names the layout of every file read. */
+function finished(series, source, { repairs, layouts }, log) {
   const list = [...series.values()].sort((a, b) => compareCodePoints(a.ticker, b.ticker));
   const data = { source, series: list, repairs };
-  if (log) {
-    const rows = list.reduce((sum, one) => sum + one.dates.length, 0);
-    const first = Math.min(...list.map((one) => one.dates[0]));
-    const last = Math.max(...list.map((one) => one.dates[one.dates.length - 1]));
-    log(`read ${rows} rows of ${list.length} ticker(s) from ${source} (first ${dayString(first)} .. last ` +
-        `${dayString(last)})`);
-  }
+  if (log) log(summaryLine(data, layouts));
   return data;
 }
 
@@ -1026,8 +1077,10 @@ function asBytes(data) {
 const isArchive = (file) => ARCHIVE_SUFFIXES.some((suffix) => file.toLowerCase().endsWith(suffix));
 
 /** ``{ticker: series}`` of one file (plain, gzip or a one-CSV tar), as ``_read_series``. */
-async function readFileSeries(bytes, file, wanted, report) {
-  const context = (display) => ({ path: display, name: pyName(file), hasAdj: false, adjustSplits: false, report });
+async function readFileSeries(bytes, file, wanted, { report, layouts }) {
+  const context = (display) => ({
+    path: display, name: pyName(file), hasAdj: false, adjustSplits: false, report, layouts,
+  });
   if (isArchive(file)) return readArchive(bytes, file, { context, wanted });
   if (isGzip(bytes)) bytes = await gunzip(bytes, file);
   return readSeries(decodePrices(bytes, file), context(file), pyName(file), wanted);
@@ -1042,9 +1095,10 @@ export async function loadPrices(source, { readFile, tickers = null, log = null 
   return readSource(source, { readFile, tickers, log });
 }
 
+/** Python's ``_Report``: repair lines, logged as they happen, and the layout of every file read. */
 function reporter(log) {
-  const repairs = [];
-  return { repairs, report: (line) => { repairs.push(line); if (log) log(line); } };
+  const repairs = [], layouts = [];
+  return { repairs, layouts, report: (line) => { repairs.push(line); if (log) log(line); } };
 }
 
 async function readSource(source, { readFile, tickers, log }) {
@@ -1060,9 +1114,9 @@ async function readSource(source, { readFile, tickers, log }) {
     }
     throw new StocksError(`${file}: could not read the file (${error?.message ?? error})`);
   }
-  const { repairs, report } = reporter(log);
-  const series = await readFileSeries(asBytes(bytes), file, asNames(tickers), report);
-  return finished(series, file, repairs, log);
+  const reported = reporter(log);
+  const series = await readFileSeries(asBytes(bytes), file, asNames(tickers), reported);
+  return finished(series, file, reported, log);
 }
 
 async function readFolder(source, folder, { readFile, tickers, log }) {
@@ -1080,9 +1134,9 @@ async function readFolder(source, folder, { readFile, tickers, log }) {
     throw new StocksError(`${folder}: no price files (${DATA_SUFFIXES.map((s) => "*" + s).join(", ")}) in this folder`);
   }
   const series = new Map(), origin = new Map();
-  const { repairs, report } = reporter(log);
+  const reported = reporter(log);
   for (const file of files) {
-    const part = await readFileSeries(asBytes(await readFile(file)), file, null, report);
+    const part = await readFileSeries(asBytes(await readFile(file)), file, null, reported);
     for (const [ticker, one] of part) {
       if (series.has(ticker)) throw new StocksError(`ticker ${ticker} appears in two files: ${origin.get(ticker)} and ${file}`);
       series.set(ticker, one);
@@ -1090,7 +1144,7 @@ async function readFolder(source, folder, { readFile, tickers, log }) {
     }
   }
   const chosen = select([...series.keys()], asNames(tickers), folder);
-  return finished(new Map(chosen.map((ticker) => [ticker, series.get(ticker)])), folder, repairs, log);
+  return finished(new Map(chosen.map((ticker) => [ticker, series.get(ticker)])), folder, reported, log);
 }
 
 export const inputs = "price files (CSV, any layout the train command reads)";

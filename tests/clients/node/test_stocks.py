@@ -1,8 +1,9 @@
 """The Node.js client reads, repairs and forecasts exactly as ``python -m apps.stocks.predict``.
 
-The price files are written here, in the layouts apps/stocks/data.py reads, with the faults
-its repairs exist for (rows out of order, a repeated day, missing cells, a high below the
-close, a holiday row, a 2:1 split in an unadjusted layout) and ones it refuses.
+The price files are written here, in the layouts apps/stocks/formats.py recognises (Yahoo,
+Stooq, Alpha Vantage newest first, the long multi-ticker file), with the faults its repairs
+exist for (rows out of order, a repeated day, missing cells, a high below the close, a
+holiday row, a 2:1 split in an unadjusted layout) and ones it refuses.
 """
 
 import gzip
@@ -65,6 +66,51 @@ def write_long(path):
     return path
 
 
+def write_stooq(path, ticker, seed):
+    """One ticker, Stooq's layout (no Adj Close, split-adjusted): a missing volume."""
+    rows = _rows(ticker, seed=seed)
+    lines = ["Date,Open,High,Low,Close,Volume"]
+    lines += [",".join([day, *map(_cell, (o, h, l, c)), "" if i == 15 else str(int(v))])
+              for i, (day, o, h, l, c, v) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_alpha_vantage(path, ticker, seed, adjusted=False):
+    """One ticker, Alpha Vantage's ``datatype=csv`` answer: the newest day first, prices as
+    traded; the adjusted series has a 2:1 split (undone, as in the long layout)."""
+    rows = _rows(ticker, seed=seed)
+    if adjusted:
+        for row in rows[:40]:
+            row[1:5] = [value * 2 for value in row[1:5]]
+            row[5] = row[5] / 2
+    header = "timestamp,open,high,low,close,volume"
+    if adjusted:
+        header = "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient"
+    lines = []
+    for i, (day, o, h, l, c, v) in enumerate(rows):
+        cells = [day, *map(_cell, (o, h, l, c))]
+        if adjusted:
+            cells += [_cell(c / 2 if i < 40 else c), str(int(v)), "0.0000", "2.0" if i == 40 else "1.0"]
+        else:
+            cells.append(str(int(v)))
+        lines.append(",".join(cells))
+    path.write_text("\n".join([header, *reversed(lines)]) + "\n")
+    return path
+
+
+@pytest.fixture
+def download_files(tmp_path):
+    """Files as Stooq and Alpha Vantage name them, and a folder mixing both."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    write_stooq(folder / "abc_us_d.csv", "ABC", seed=6)
+    write_stooq(folder / "def_us_d.csv", "DEF", seed=7)
+    write_alpha_vantage(folder / "daily_MSFT.csv", "MSFT", seed=8)
+    return (write_stooq(tmp_path / "xyz_us_d.csv", "XYZ", seed=4),
+            write_alpha_vantage(tmp_path / "daily_adjusted_IBM.csv", "IBM", seed=5, adjusted=True), folder)
+
+
 @pytest.fixture
 def price_files(tmp_path):
     return write_yahoo(tmp_path / "acme_prices.csv"), write_long(tmp_path / "market.csv.gz")
@@ -80,18 +126,28 @@ def _repair_lines(stderr):
                  or " split detected " in line)]
 
 
-def test_node_rows_and_repairs_equal_python(demo_exports, node_client, price_files):
+STOOQ = "Stooq CSV (Date,Open,High,Low,Close,Volume)"
+ALPHA_VANTAGE = "Alpha Vantage CSV (timestamp,open,high,low,close,volume), newest first, read oldest first"
+
+
+def test_node_rows_and_repairs_equal_python(demo_exports, node_client, price_files, download_files):
     export_dir = _export(demo_exports)
-    python = _python(export_dir, "--json", *price_files)
+    files = [*price_files, *download_files]
+    python = _python(export_dir, "--json", *files)
     python_rows = json_rows(python)
-    assert [row["ticker"] for row in python_rows] == ["ACME", "DEMO_A", "DEMO_B"]
+    assert [row["ticker"] for row in python_rows] == ["ACME", "DEMO_A", "DEMO_B", "XYZ", "IBM", "ABC", "DEF", "MSFT"]
     repairs = _repair_lines(python.stderr)
     for expected in ("sorted", "identical row for the same date dropped", "missing volume set to 0",
                      "missing open/high/low filled", "widened", "non-trading days", "missing close dropped",
-                     "2:1 split detected"):
+                     "2:1 split detected", "XYZ: 1 row(s) with missing volume set to 0", "IBM: 2:1 split detected",
+                     "as Yahoo Finance CSV (Date,Open,High,Low,Close,Adj Close,Volume) (first ",
+                     "as long multi-ticker CSV (date,open,high,low,close,volume,Name) (first ",
+                     f"xyz_us_d.csv as {STOOQ} (first ", f"daily_adjusted_IBM.csv as {ALPHA_VANTAGE} (first ",
+                     f"downloads as {STOOQ}; {ALPHA_VANTAGE} (first "):  # one name per layout, in order
         assert any(expected in line for line in repairs), (expected, repairs)
+    assert not any(": rows were not in date order" in line for line in repairs if "IBM" in line or "MSFT" in line)
 
-    node = node_client.run("stocks", "--export-dir", export_dir, "--json", *price_files)
+    node = node_client.run("stocks", "--export-dir", export_dir, "--json", *files)
     assert node.returncode == 0, node.stderr[-3000:]
     node_rows = [json.loads(line) for line in node.stdout.splitlines()]
     assert_rows_match(node_rows, python_rows, tolerance=1e-6)
@@ -99,7 +155,7 @@ def test_node_rows_and_repairs_equal_python(demo_exports, node_client, price_fil
 
     # one path per line on standard input, one window per model call
     piped = node_client.rows("stocks", "--export-dir", export_dir, "--batch-size", "1",
-                             stdin="\n".join(map(str, price_files)) + "\n\n")
+                             stdin="\n".join(map(str, files)) + "\n\n")
     assert_rows_match(piped, python_rows, tolerance=1e-6)
 
 
@@ -157,11 +213,19 @@ def test_bad_rows_fail_with_file_line_like_python(demo_exports, node_client, tmp
 def test_other_errors_are_one_line(demo_exports, node_client, tmp_path, price_files):
     export_dir = _export(demo_exports)
     acme, _ = price_files
+    # what Alpha Vantage answers a refused request with, saved as the .csv asked for
+    answer = tmp_path / "daily_IBM.csv"
+    answer.write_text('{\n    "Information": "Thank you for using Alpha Vantage! Please visit premium, thanks"\n}\n')
+    unknown = tmp_path / "prices.csv"
+    unknown.write_text("Day,Open,High,Low,Close,Volume\n2015-01-02,1,1,1,1,1\n")
     for args in (["--as-of", "2015-13-01", acme], ["--as-of", "2015-01-20", acme],
                  ["--ticker", "NOPE", "--ticker", "acme", acme],
-                 [tmp_path / "missing.csv"]):
+                 [tmp_path / "missing.csv"], [answer], [unknown]):
         python = _one_line_error(_python(export_dir, *args))
         assert _one_line_error(node_client.run("stocks", "--export-dir", export_dir, *args)) == python
+        if args == [answer]:
+            assert python.startswith(f"error: {answer}:1: this is JSON, not CSV: "), python
+    assert python.startswith(f"error: {unknown}:1: unrecognised header: ") and "called timestamp" in python
 
     # built-in sources are Python's own data: the Node client says to pass a CSV file instead
     for source in ("matplotlib:goog", "demo"):
