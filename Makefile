@@ -4,11 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
+# parallel test workers: 2 suits a 2-core machine (see README, "Tests")
+WORKERS ?= 2
+XDIST = -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
-.PHONY: help setup demo test benchmark clean
+.PHONY: help setup demo demo-quick test test-fast benchmark clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
 
 setup: $(VENV)/.installed  ## create the virtual environment with the pinned requirements
 
@@ -19,11 +22,17 @@ $(VENV)/.installed: requirements.txt setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-demo: setup  ## train every app on its offline default data and export it to exported/
+demo: setup  ## train every app on its offline data, export it and predict with both runtimes (about 8 minutes)
 	$(BIN)/python -m shared.demo
 
-test: setup  ## run the test suite
-	$(BIN)/python -m pytest
+demo-quick: setup  ## the same for sentiment and NER only (about 2 minutes)
+	$(BIN)/python -m shared.demo --quick
+
+test: setup  ## the whole test suite, what CI runs (about 15 minutes on 2 cores); ends with the slowest 20 tests
+	$(BIN)/python -m pytest $(XDIST)
+
+test-fast: setup  ## the pure-Python and small tests only (about 2 minutes): the development loop
+	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 benchmark: setup  ## quality benchmarks on the real datasets in ../shared/data (long)
 	$(BIN)/python -m benchmarks.sentiment_imdb

@@ -5,26 +5,29 @@ browser page, TensorFlow Serving requests) run the very same exports. Training e
 once for the whole session keeps the suite within its time budget.
 """
 
+import os
+from pathlib import Path
+
+from shared.demo import RECIPES
 from tests.commands import run
+from tests.sharing import exclusive, run_folder
 
 _OFFLINE = {"SEQAPPS_OFFLINE": "1"}
 
 # app -> train arguments after ``python -m apps.<app>.train``
 DEMO_TRAINING = {
     "sentiment": ["--epochs", "2", "--verbose", "2"],
-    "ner": ["--epochs", "15", "--learning-rate", "5e-3", "--verbose", "2"],
+    "ner": [*RECIPES["ner"], "--verbose", "2"],
     # the synthetic demo prices follow a learnable AR(1) pattern
     "stocks": ["--data", "demo", "--epochs", "8", "--horizon", "3", "--learning-rate", "3e-3",
                "--units", "16", "--layers", "1", "--verbose", "2"],
-    # 1,500 generated scenes for 12 short epochs (about 2 minutes); the full default run
-    # (3,000 scenes, 30 epochs) reaches near-perfect exact match
-    "captioning": ["--demo-images", "1500", "--epochs", "12", "--learning-rate", "4e-3", "--units", "128",
-                   "--feature-dim", "128", "--attention-dim", "64", "--batch-size", "32", "--verbose", "2"],
-    # 2,000 generated pairs for 12 epochs, exported with beam 3 (about a minute)
-    "translation": ["--demo-size", "2000", "--epochs", "12", "--beam", "3", "--units", "128", "--batch-size", "32",
-                    "--verbose", "2"],
-    # 30 news paragraphs, one epoch of a tiny two-layer LSTM (about 30 seconds)
-    "textgen": ["--limit", "30", "--epochs", "1", "--layers", "2", "--units", "24", "--embeddings", "none",
+    # `make demo`'s recipes (shared/demo.py): 1,500 generated scenes and 2,000 generated
+    # pairs for 12 epochs, translation exported with beam 3 (about 2 and 1 minutes)
+    "captioning": [*RECIPES["captioning"], "--verbose", "2"],
+    "translation": [*RECIPES["translation"], "--verbose", "2"],
+    # 30 news paragraphs, three epochs of a tiny two-layer LSTM at a high learning rate
+    # (about 25 seconds): enough to beat a unigram model, not the Kneser-Ney trigram
+    "textgen": ["--limit", "30", "--epochs", "3", "--learning-rate", "1e-2", "--layers", "2", "--units", "24", "--embeddings", "none",
                 "--embedding-dim", "16", "--window", "32", "--sample-length", "12", "--verbose", "0"],
 }
 
@@ -36,18 +39,31 @@ def environment(root):
 
 
 class DemoExports:
-    """``demo_exports(app)`` -> ``(root, train stdout)``; trains on first use only."""
+    """``demo_exports(app)`` -> ``(root, train stdout)``; trains on first use only.
+
+    The exports live in a folder every xdist worker of the test run shares
+    (``tests/sharing.py``): the first worker to ask for an app trains it under a lock,
+    the others wait and then read the same files. Tests copy an export before they
+    change it. ``SEQAPPS_TEST_EXPORTS=FOLDER`` keeps them in FOLDER between runs, for a
+    development loop that does not change what training writes (CI never sets it).
+    """
 
     def __init__(self, tmp_path_factory):
-        self.tmp_path_factory = tmp_path_factory
+        kept = os.environ.get("SEQAPPS_TEST_EXPORTS")  # a development loop may keep them between runs
+        self.folder = Path(kept) if kept else run_folder(tmp_path_factory) / "demo-exports"
         self.done = {}
 
     def __call__(self, app):
         if app not in self.done:
-            root = self.tmp_path_factory.mktemp(app)
-            result = run(f"apps.{app}.train", *DEMO_TRAINING[app], env=environment(root))
-            assert result.returncode == 0, result.stderr[-3000:]
-            self.done[app] = (root, result.stdout)
+            root = self.folder / app
+            stdout = root / "train.stdout"
+            with exclusive(self.folder / f"{app}.lock"):
+                if not stdout.exists():
+                    root.mkdir(parents=True, exist_ok=True)
+                    result = run(f"apps.{app}.train", *DEMO_TRAINING[app], env=environment(root))
+                    assert result.returncode == 0, result.stderr[-3000:]
+                    stdout.write_text(result.stdout)
+            self.done[app] = (root, stdout.read_text())
         return self.done[app]
 
 

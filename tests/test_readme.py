@@ -7,8 +7,10 @@ where ``exported`` holds the five demo exports, ``clients``, ``web``, ``shared``
 ``photo.jpg``, ``prices.csv``, ...) are small stand-ins made here in the same formats.
 """
 
+import ast
 import csv
 import gzip
+import importlib
 import json
 import os
 import re
@@ -24,6 +26,7 @@ from PIL import Image
 
 from apps.stocks.data import demo_prices
 from shared.paths import REPO_ROOT
+from tests.commands import main_rows
 
 SECTION = "## Deploy anywhere"
 BLOCK = re.compile(r"```(bash|js|python)\n(.*?)```", re.S)
@@ -117,20 +120,64 @@ def serve_and_probe(command, workdir):
         server.wait(timeout=10)
 
 
-def run_bash_line(line, workdir):
+def shown(app, row):
+    """What a predict command prints for one JSON row without ``--json``: the same label,
+    probability, tags, forecast, caption or translation, in each app's readable layout."""
+    if app == "sentiment":
+        text = row["text"] if len(row["text"]) <= 70 else row["text"][:67] + "..."
+        return f"{row['label']}\t{row['probability']:.3f}\t{text}"
+    if app == "ner":
+        tagged = " ".join(token if tag == "O" else f"{token}/{tag}"
+                          for token, tag in zip(row["tokens"], row["tags"], strict=True))
+        return f"{tagged}\n    " + ("; ".join(f"{e['type']}: {e['text']}" for e in row["entities"]) or "no entities")
+    if app == "stocks":
+        steps = "  ".join(f"+{f['days_ahead']}d {f['price']:.2f} ({f['change_percent']:+.2f}%)"
+                          for f in row["forecast"])
+        return f"{row['ticker']}\t{row['last_known_day']}\tclose {row['last_close']:.2f}\t{steps}"
+    if app == "captioning":
+        return f"{row['image']}\t{row['caption']}"
+    return row["translation"]
+
+
+def bash(command, cwd, workdir):
+    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=environment(workdir), capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, f"`{command}` failed:\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def json_counterpart(command, workdir, capsys, monkeypatch):
+    """``(app, rows)``: the rows the same predict call prints with ``--json`` (Python in this
+    process, with the same inputs, folder and export root; Node.js in a new process)."""
+    producer, _, consumer = command.rpartition(" | ")
+    stdin = bash(producer, workdir, workdir) if producer else None
+    argv = shlex.split(consumer)
+    if argv[0] == "node":
+        return argv[2], [json.loads(row) for row in bash(command + " --json", workdir, workdir).split("\n") if row]
+    assert argv[:2] == ["python", "-m"] and argv[2].startswith("apps."), command
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("SEQAPPS_EXPORT_DIR", str(workdir / "exported"))
+    return argv[2].split(".")[1], main_rows(importlib.import_module(argv[2]).main, argv[3:], capsys, stdin=stdin)
+
+
+def run_bash_line(line, workdir, capsys, monkeypatch):
     command = line.split("  #")[0].strip()
     if "web/serve.js" in command:
         return serve_and_probe(command, workdir)
     # npm installs into the repository's own folders (npm resolves --prefix through no symlinks)
     cwd = REPO_ROOT if command.startswith("npm ") else workdir
-    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=environment(workdir), capture_output=True,
-                            text=True, timeout=600)
-    assert result.returncode == 0, f"`{command}` failed:\n{result.stderr[-3000:]}"
+    stdout = bash(command.replace("python -m", f"{sys.executable} -m"), cwd, workdir)
     if "--json" in command:
-        rows = [json.loads(row) for row in result.stdout.split("\n") if row]
-        assert rows and all(isinstance(row, dict) for row in rows), result.stdout
-    elif "cli.js" in command or "predict" in command:
-        assert result.stdout.strip(), f"`{command}` printed nothing"
+        rows = [json.loads(row) for row in stdout.split("\n") if row]
+        assert rows and all(isinstance(row, dict) for row in rows), stdout
+        producer, _, _ = command.rpartition(" | ")
+        if producer:  # one row per line piped in, in order
+            inputs = bash(producer, workdir, workdir).splitlines()
+            assert [row.get("text", row.get("image")) for row in rows] == inputs, (command, rows)
+    elif ("cli.js" in command or "predict" in command) and "--help" not in command:
+        app, rows = json_counterpart(command, workdir, capsys, monkeypatch)
+        assert rows, f"`{command} --json` printed no rows"
+        assert stdout == "".join(shown(app, row) + "\n" for row in rows), (command, stdout, rows)
 
 
 def test_the_readme_has_examples_for_each_consumer():
@@ -140,17 +187,17 @@ def test_the_readme_has_examples_for_each_consumer():
     assert apps == {"sentiment", "ner", "stocks", "captioning", "translation"}
 
 
-def test_every_predict_command_of_the_app_sections_runs(workdir):
+def test_every_predict_command_of_the_app_sections_runs(workdir, capsys, monkeypatch):
     for command in predict_commands():
-        run_bash_line(command.replace("python -m", f"{sys.executable} -m"), workdir)
+        run_bash_line(command, workdir, capsys, monkeypatch)
 
 
-def test_every_deployment_example_runs(workdir):
+def test_every_deployment_example_runs(workdir, capsys, monkeypatch):
     for kind, code in deployment_examples():
         if kind == "bash":
             for line in code.strip().splitlines():
                 if line.strip() and not line.startswith("#"):
-                    run_bash_line(line, workdir)
+                    run_bash_line(line, workdir, capsys, monkeypatch)
             continue
         argv = ([sys.executable, "-"] if kind == "python" else ["node", "--input-type=module"])
         result = subprocess.run(argv, input=code, cwd=workdir, env=environment(workdir), capture_output=True,
@@ -158,8 +205,10 @@ def test_every_deployment_example_runs(workdir):
         assert result.returncode == 0, f"the {kind} example failed:\n{result.stderr[-3000:]}"
         assert result.stdout.strip(), f"the {kind} example printed nothing"
         if kind == "python":
+            # the example's label and probability are the ONNX predict command's for the same text
+            texts = ast.literal_eval(re.search(r"encode_batch\((\[.*?\])\)", code).group(1))
+            rows = main_rows(importlib.import_module("apps.sentiment.predict").main,
+                             ["--runtime", "onnx", "--export-dir", workdir / "exported", *texts], capsys)
+            assert len(rows) == len(texts) == 1
             label, probability = result.stdout.split()
-            app_dir = workdir / "exported" / "sentiment"
-            manifest = json.loads((app_dir / "manifest.json").read_text())
-            labels = json.loads((app_dir / manifest["files"]["labels.json"]).read_text())["labels"]
-            assert label in labels and 0.5 <= float(probability) <= 1.0
+            assert (label, round(float(probability), 6)) == (rows[0]["label"], rows[0]["probability"]), rows[0]

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from apps.captioning.data import write_demo_dataset
-from tests.commands import json_rows, run
+from apps.captioning.predict import main as predict_main
+from shared.serving import artifact_path, load_manifest
+from tests.commands import main_rows, run
 
 OFFLINE = {"SEQAPPS_OFFLINE": "1"}
 SMALL_MODEL = ["--units", "128", "--feature-dim", "128", "--attention-dim", "64", "--batch-size", "32",
@@ -28,11 +30,38 @@ def demo_export(demo_exports):
     return demo_exports("captioning")
 
 
-def demo_test_images(root, count):
+def demo_test_images(root, start, stop):
     folder = root / "cache" / "captioning" / "demo-v1-1500-64-1337"
-    names = (folder / "Flickr_8k.testImages.txt").read_text().split()[:count]
+    names = (folder / "Flickr_8k.testImages.txt").read_text().split()[start:stop]
     captions = dict(line.split("#0\t") for line in (folder / "Flickr8k.token.txt").read_text().splitlines())
     return [folder / "images" / name for name in names], [captions[name] for name in names]
+
+
+def assert_runtimes_agree(export_dir, paths, capsys):
+    """The same captions and token ids from ``--runtime savedmodel`` and ``onnx``, scores within 1e-4."""
+    rows = {runtime: main_rows(predict_main, ["--export-dir", export_dir, "--runtime", runtime, *paths], capsys)
+            for runtime in ("savedmodel", "onnx")}
+    saved, onnx = rows["savedmodel"], rows["onnx"]
+    assert len(saved) == len(onnx) == len(paths)
+    assert [row["image"] for row in saved] == [row["image"] for row in onnx] == [str(path) for path in paths]
+    assert [row["caption"] for row in saved] == [row["caption"] for row in onnx]
+    assert [row["token_ids"] for row in saved] == [row["token_ids"] for row in onnx]
+    np.testing.assert_allclose([row["score"] for row in saved], [row["score"] for row in onnx], atol=1e-4)
+    return saved
+
+
+def fresh_scenes(folder, export_dir):
+    """Four demo scenes of another seed: images no model of these tests was trained or checked on.
+
+    Drawn at the export's input size: an image of another size is resized by the graph in
+    the SavedModel and by NumPy on the ONNX route, which may differ by one level where a value
+    lands on a rounding boundary (``apps/captioning/encoder.py``), and so shift scores by more
+    than the models' own difference.
+    """
+    manifest = load_manifest("captioning", export_dir)
+    size = json.loads(artifact_path(manifest, manifest["files"]["decoding.json"]).read_text())["image_size"]
+    write_demo_dataset(folder, count=4, size=size, seed=4242)
+    return sorted((folder / "images").glob("*.png"))
 
 
 def test_demo_model_learns_the_scenes_and_beats_the_nearest_neighbour(demo_export):
@@ -53,7 +82,7 @@ def test_demo_model_learns_the_scenes_and_beats_the_nearest_neighbour(demo_expor
     assert matplotlib.image.imread(root / "runs" / "captioning" / "attention.png").shape[0] == int(1.8 * 4 * 80)
 
 
-def test_export_holds_an_encoder_a_decoder_step_and_token_parity(demo_export):
+def test_export_holds_an_encoder_and_a_decoder_step(demo_export):
     root, _ = demo_export
     manifest = json.loads((root / "exported" / "captioning" / "manifest.json").read_text())
     assert manifest["savedmodel"]["inputs"] == {"image_bytes": {"dtype": "string", "shape": [None]}}
@@ -64,24 +93,17 @@ def test_export_holds_an_encoder_a_decoder_step_and_token_parity(demo_export):
     assert set(models["encoder"]["outputs"]) == {"h", "c", "features", "keys"}
     assert set(models["decoder_step"]["inputs"]) == {"token", "h", "c", "features", "keys"}
     assert set(models["decoder_step"]["outputs"]) == {"log_probs", "new_h", "new_c", "attention"}
-    parity = manifest["parity"]
-    assert parity["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
-    assert parity["captions_equal"] is True
-    assert parity["examples"] == 16 and parity["captions_equal_with_pillow_pixels"] == 1.0
+    # not part of the export's gate: the ONNX route's Pillow pixels caption the parity images alike
+    assert manifest["parity"]["captions_equal_with_pillow_pixels"] == 1.0
     assert set(manifest["files"]) == {"vocabulary.json", "decoding.json"}
 
 
-def test_both_runtimes_caption_image_files_alike_and_mostly_right(demo_export):
+def test_both_runtimes_caption_image_files_alike_and_mostly_right(demo_export, capsys):
     root, _ = demo_export
-    paths, references = demo_test_images(root, 8)
-    env = environment(root)
-    saved = json_rows(run("apps.captioning.predict", "--json", *map(str, paths), env=env))
-    onnx = json_rows(run("apps.captioning.predict", "--json", "--runtime", "onnx", *map(str, paths), env=env))
-    assert [row["image"] for row in saved] == [str(path) for path in paths]
-    assert [row["caption"] for row in saved] == [row["caption"] for row in onnx]
-    assert [row["token_ids"] for row in saved] == [row["token_ids"] for row in onnx]
-    np.testing.assert_allclose([row["score"] for row in saved], [row["score"] for row in onnx], atol=1e-4)
-    assert sum(row["caption"] == reference for row, reference in zip(saved, references)) >= 4
+    # test images 16-23: the export's parity check captions the first 16
+    paths, references = demo_test_images(root, 16, 24)
+    saved = assert_runtimes_agree(root / "exported", paths, capsys)
+    assert sum(row["caption"] == reference for row, reference in zip(saved, references, strict=True)) >= 4
 
 
 def test_predict_names_a_bad_image_file(demo_export, tmp_path):
@@ -133,15 +155,15 @@ def test_strict_images_stops_on_the_bad_image(small_folder):
     assert "scene_00004.png" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_show_and_tell_decoder_exports_with_parity(small_folder):
+def test_show_and_tell_decoder_exports_with_parity(small_folder, tmp_path, capsys):
     root, folder = small_folder
     result = run("apps.captioning.train", "--data", str(folder), "--decoder", "show-tell", "--epochs", "1",
                  "--beam", "2", *TINY_MODEL, env=environment(root))
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = json.loads((root / "exported" / "captioning" / "manifest.json").read_text())
     assert set(manifest["onnx"]["models"]["decoder_step"]["inputs"]) == {"token", "h", "c"}
-    assert manifest["parity"]["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
     assert manifest["parity"]["decoding"]["beam_size"] == 2
+    assert_runtimes_agree(root / "exported", fresh_scenes(tmp_path / "fresh", root / "exported"), capsys)
     assert not (root / "runs" / "captioning" / "attention.png").exists()
 
 
@@ -161,7 +183,7 @@ def test_real_flickr8k_with_imagenet_features(shared_data, tmp_path):
     assert "image features loaded from the cache" in again.stdout
 
 
-def test_mirrored_strategy_on_two_cpu_devices_and_mixed_precision(tmp_path):
+def test_mirrored_strategy_on_two_cpu_devices_and_mixed_precision(tmp_path, capsys):
     common = ["apps.captioning.train", "--epochs", "1", "--batch-size", "8", *TINY_MODEL]
     mirrored = run(*common, "--demo-images", "200", "--no-export", "--strategy", "mirrored", "--cpu-devices", "2",
                    env=environment(tmp_path))
@@ -175,5 +197,5 @@ def test_mirrored_strategy_on_two_cpu_devices_and_mixed_precision(tmp_path):
     assert mixed.returncode == 0, mixed.stderr[-3000:]
     assert "precision: mixed_float16" in mixed.stdout
     manifest = json.loads((tmp_path / "exported" / "captioning" / "manifest.json").read_text())
-    assert manifest["parity"]["token_ids_equal"] == {"keras_vs_savedmodel": True, "keras_vs_onnx": True}
     assert manifest["parity"]["decoding"]["beam_size"] == 2
+    assert_runtimes_agree(tmp_path / "exported", fresh_scenes(tmp_path / "fresh", tmp_path / "exported"), capsys)

@@ -270,7 +270,9 @@ def test_response_values_are_sane(served, shown, manifests):
         assert row["label_id"] == int(np.argmax(row["probabilities"])) and row["label"] == labels[row["label_id"]]
 
     tags = _labels(manifests["ner"])
-    for row, instance in zip(served["ner"]["response"]["predictions"], shown["ner"]["request"]["instances"]):
+    ner, instances = served["ner"]["response"]["predictions"], shown["ner"]["request"]["instances"]
+    assert len(ner) == len(instances) > 0
+    for row, instance in zip(ner, instances, strict=True):
         length = row["lengths"]
         assert 0 < length <= len(row["tokens"]) and all(row["tokens"][:length]) and not any(row["tokens"][length:])
         assert "".join(row["tokens"]) == "".join(instance["text"].split())
@@ -286,6 +288,7 @@ def test_response_values_are_sane(served, shown, manifests):
     np.testing.assert_allclose(stocks["price"][0], window[-1][3] * np.exp(stocks["log_return"][0]), rtol=1e-4)
 
     for app, text in (("captioning", "caption"), ("translation", "translation")):
+        assert len(served[app]["response"]["predictions"]) == len(shown[app]["request"]["instances"]) > 0
         for row in served[app]["response"]["predictions"]:
             assert isinstance(row[text], str) and row[text].strip(), row
             assert math.isfinite(row["score"]) and row["score"] <= 0

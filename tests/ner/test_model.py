@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from apps.ner.crf import viterbi_decode
 from apps.ner.model import build_model, tagging_loss
@@ -25,6 +26,7 @@ def test_emissions_do_not_depend_on_the_batch_padding():
     np.testing.assert_allclose(batched[0, :4], alone[0], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_tagger_trains_and_decodes_under_mixed_precision():
     """What ``--precision auto`` picks on a GPU: float16 features and LSTMs, a float32 CRF."""
     keras.utils.set_random_seed(0)

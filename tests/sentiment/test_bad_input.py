@@ -63,6 +63,7 @@ def test_latin1_file_reads_with_encoding(tmp_path):
     assert [e.text for e in read_examples(path, encoding="latin-1")] == ["un film génial", "ennuyeux"]
 
 
+@pytest.mark.slow
 def test_texts_cut_or_empty_are_counted_in_the_log(tmp_path, isolated_dirs, capsys):
     rows = GOOD_ROWS + "pos\t" + "long " * 3000 + "\n" + "neg\t\u200b\u200b\n"  # only zero-width spaces: no tokens
     path = write(tmp_path / "reviews.tsv", rows * 2)

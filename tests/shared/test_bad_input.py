@@ -77,6 +77,7 @@ def test_a_tokenizer_spec_missing_a_field_is_refused(demo_exports, tmp_path, cap
     assert error.startswith(error_at(path)) and "malformed tokenizer spec" in error
 
 
+@pytest.mark.slow
 def test_the_console_command_exits_2_in_one_line_and_debug_shows_the_traceback(tmp_path):
     path = tmp_path / "train.txt"
     path.write_text("EU B-ORG\nrejects X-FOO\n")

@@ -5,13 +5,16 @@ apps.<app>.predict --runtime savedmodel|onnx`` and ``node clients/node/cli.js <a
 must take empty strings, whitespace-only strings (Unicode spaces too), very long strings
 (thousands of tokens, 100,000 characters) and arbitrary Unicode (control characters,
 combining marks, emoji, right-to-left text, lone format characters, noncharacters) and
-answer with exactly one sane JSON row per input, in order. The captioning command must
-refuse files that are not images it can read with one clean line (exit 2), not a crash.
+answer with exactly one sane JSON row per input, in order; on the fixed worst cases the
+three runtimes must give the same rows (labels, tokens, tags, ids exactly; probabilities and
+scores within 1e-4). The captioning command must refuse files that are not images it can
+read with one clean line (exit 2), not a crash.
 
 Starting a predict process costs seconds (importing TensorFlow), so each hypothesis
 example is a *list* of inputs sent to one process on standard input, one per line (so no
 input holds "\\n" or "\\r" there), and each command sees only a few examples; the fixed
-worst cases run every time, and a few inputs (newlines included) go in as arguments.
+worst cases run every time, and a few inputs (newlines included) go in as arguments. The
+fixed cases run every runtime in one test per app, so their rows can be compared.
 """
 
 import json
@@ -21,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.clients.node.client import assert_rows_match
 from tests.commands import run
 
 # (app, extra predict arguments): the text apps and NER's second signature (tag_tokens).
@@ -185,18 +189,31 @@ def command_and_checker(mode, runtime, exports, request):
 # --- the tests ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
-@pytest.mark.parametrize("mode", MODES)
-def test_worst_case_inputs_from_stdin_give_one_sane_row_each(mode, runtime, exports, request):
-    command, check = command_and_checker(mode, runtime, exports, request)
-    check(HARD_INPUTS, rows_of(command(HARD_INPUTS)))
+def rows_in_every_runtime(mode, exports, request, inputs, as_arguments=False):
+    """``{runtime: rows}`` for ``inputs`` through every public predict command, each row checked
+    for sanity; SavedModel and ONNX first, so a missing Node.js skips only the last."""
+    rows = {}
+    for runtime in RUNTIMES:
+        command, check = command_and_checker(mode, runtime, exports, request)
+        rows[runtime] = rows_of(command(inputs, as_arguments=as_arguments))
+        check(inputs, rows[runtime])
+    return rows
 
 
-@pytest.mark.parametrize("runtime", RUNTIMES)
+def assert_runtimes_agree(rows):
+    """Equal rows from every runtime: strings, ints and lists exactly, floats within 1e-4."""
+    assert_rows_match(rows["onnx"], rows["savedmodel"])
+    assert_rows_match(rows["node"], rows["savedmodel"])
+
+
 @pytest.mark.parametrize("mode", MODES)
-def test_argument_inputs_may_hold_newlines_and_start_with_dashes(mode, runtime, exports, request):
-    command, check = command_and_checker(mode, runtime, exports, request)
-    check(ARGV_INPUTS, rows_of(command(ARGV_INPUTS, as_arguments=True)))
+def test_worst_case_inputs_from_stdin_give_the_same_sane_rows_in_every_runtime(mode, exports, request):
+    assert_runtimes_agree(rows_in_every_runtime(mode, exports, request, HARD_INPUTS))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_argument_inputs_may_hold_newlines_and_start_with_dashes(mode, exports, request):
+    assert_runtimes_agree(rows_in_every_runtime(mode, exports, request, ARGV_INPUTS, as_arguments=True))
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

@@ -101,6 +101,7 @@ def test_graph_ids_equal_reference_ids_with_padding_truncation_and_specials():
     assert with_specials[0] == BOS_ID and with_specials[-1] == EOS_ID
 
 
+@pytest.mark.slow
 def test_exported_token_ids_reload_in_a_fresh_process(tmp_path):
     tokenizer = Tokenizer(Vocabulary.build([tokenize(t) for t in HARD_STRINGS]), max_length=50)
     module = TokenIds(tokenizer)

@@ -63,7 +63,8 @@ def test_yahoo_layout_is_read_as_one_ticker_named_after_the_file(tmp_path):
     np.testing.assert_array_equal(series.close, [2.12, 2.14])
     assert series.lines.tolist() == [2, 3]
     assert data.repairs == [] and data.source == str(path)
-    assert logged == [f"read 2 rows of 1 ticker(s) from {path} (first 1995-01-03 .. last 1995-01-04)"]
+    assert logged == [f"read 2 rows of 1 ticker(s) from {path} as Yahoo Finance CSV (Date,Open,High,Low,Close,"
+                      "Adj Close,Volume) (first 1995-01-03 .. last 1995-01-04)"]
     assert COLUMNS == ("open", "high", "low", "close", "volume")
 
 
@@ -403,7 +404,9 @@ def test_folder_merges_files_and_refuses_a_ticker_twice(tmp_path):
     logged = []
     data = load_prices(tmp_path, log=logged.append)
     assert data.tickers == ["AAPL", "IBM", "MSFT"] and data.source == str(tmp_path)
-    assert logged == [f"read 6 rows of 3 ticker(s) from {tmp_path} (first 2020-01-02 .. last 2020-01-03)"]
+    assert logged == [f"read 6 rows of 3 ticker(s) from {tmp_path} as Stooq CSV (Date,Open,High,Low,Close,Volume); "
+                      "long multi-ticker CSV (date,open,high,low,close,volume,Name) "
+                      "(first 2020-01-02 .. last 2020-01-03)"]
     assert load_prices(tmp_path, tickers=["ibm"], log=None).tickers == ["IBM"]
     write(tmp_path, "extra.csv", LONG_HEADER, "2020-01-02,1,1,1,1,1,AAPL", "2020-01-03,1,1,1,1,1,AAPL")
     with pytest.raises(SeqappsError, match=r"ticker AAPL appears in two files: .*aapl\.csv and .*extra\.csv"):
@@ -449,12 +452,26 @@ def test_pmdarima_source_without_pmdarima_says_how_to_get_it(monkeypatch):
         load_prices("pmdarima:msft", log=None)
 
 
-def test_pmdarima_msft_real_data():
-    if importlib.util.find_spec("pmdarima") is None:
-        pytest.skip("pmdarima is not installed (pip install pmdarima to read its MSFT prices)")
+def test_pmdarima_msft_is_read_from_the_package_layout(tmp_path, monkeypatch):
+    """``pmdarima:msft`` finds ``pmdarima/datasets/data/msft.tar.gz`` beside the package, as
+    pmdarima ships it, without importing pmdarima: a package of that layout is made here."""
+    package = tmp_path / "site" / "pmdarima"
+    (package / "datasets" / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('pmdarima must not be imported')\n")
+    rows = [PMDARIMA_HEADER, "1986-03-13,0.0672,0.0755,0.0672,0.0724,1371330506,0",
+            "1986-03-14,0.0724,0.0760,0.0724,0.0750,409569463,0",
+            "1986-03-17,0.0750,0.0771,0.0750,0.0761,176401768,0"]
+    content = ("\n".join(rows) + "\n").encode()
+    with tarfile.open(package / "datasets" / "data" / "msft.tar.gz", "w:gz") as archive:
+        member = tarfile.TarInfo("msft.csv")
+        member.size = len(content)
+        archive.addfile(member, io.BytesIO(content))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
     data = load_prices("pmdarima:msft", log=None)
     series = data.series["MSFT"]
-    assert str(series.dates[0]) == "1986-03-13" and str(series.dates[-1]) == "2017-11-10"
+    assert data.tickers == ["MSFT"] and data.source.startswith("pmdarima:msft (")
+    assert [str(date) for date in series.dates] == ["1986-03-13", "1986-03-14", "1986-03-17"]
+    np.testing.assert_array_equal(series.ohlcv[2], [0.0750, 0.0771, 0.0750, 0.0761, 176401768])
     assert_invariants(series)
 
 

@@ -37,6 +37,7 @@ def test_sequence_and_step_models_score_alike():
     np.testing.assert_allclose(log_prob.numpy(), step_log_prob, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_a_repeated_pattern_generates_it():
     keras.utils.set_random_seed(3)
     pattern = [4, 5, 6, 7, 8, 9]

@@ -22,6 +22,7 @@ import pytest
 from shared.paths import REPO_ROOT
 from tests.clients.node.client import assert_rows_match, npm_installed
 from tests.commands import json_rows, run
+from tests.sharing import machine_lock
 
 WEB_DIR = REPO_ROOT / "web"
 DRIVER = REPO_ROOT / "tests" / "web" / "drive.mjs"
@@ -42,6 +43,11 @@ def chromium_path():
     configured = os.environ.get("SEQAPPS_CHROMIUM")
     if configured:
         return configured
+    with machine_lock("apt-get install chromium"):  # one parallel test worker installs it
+        return _installed_chromium()
+
+
+def _installed_chromium():
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found

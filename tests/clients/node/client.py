@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from shared.paths import REPO_ROOT
+from tests.sharing import machine_lock
 
 CLIENT_DIR = REPO_ROOT / "clients" / "node"
 
@@ -25,11 +26,12 @@ def npm_installed(directory):
         pytest.skip("Node.js (node and npm) is not installed: apt-get install nodejs npm")
     stamp = directory / "node_modules" / ".package-lock.json"
     lock = directory / "package-lock.json"
-    if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
-        result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=directory,
-                                capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, \
-            f"npm ci failed in {directory}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    with machine_lock(f"npm ci {directory}"):  # parallel test workers install it once
+        if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
+            result = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=directory,
+                                    capture_output=True, text=True, timeout=600)
+            assert result.returncode == 0, \
+                f"npm ci failed in {directory}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     return node
 
 

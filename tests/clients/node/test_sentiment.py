@@ -16,7 +16,8 @@ def test_node_rows_equal_python_rows_from_arguments_and_stdin(demo_exports, node
     piped = node_client.rows("sentiment", "--export-dir", export_dir, "--batch-size", "2",
                              stdin="\n".join(TEXTS) + "\n")
     assert_rows_match(piped, python)
-    assert [row["label"] for row in python] and all(row["text"] == text for row, text in zip(piped, TEXTS))
+    assert len(python) == len(piped) == len(TEXTS)
+    assert [row["text"] for row in piped] == [row["text"] for row in python] == TEXTS
 
 
 def test_plain_output_matches_python_and_errors_are_one_line(demo_exports, node_client):

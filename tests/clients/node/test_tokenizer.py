@@ -82,7 +82,7 @@ def test_graph_python_and_javascript_give_identical_ids(three_tokenizers, texts)
     python_ids = python.encode_batch(texts)
     assert graph_ids == python_ids
     width = len(python_ids[0])
-    for text, tokens, ids in zip(texts, graph_tokens, python_ids):
+    for text, tokens, ids in zip(texts, graph_tokens, python_ids, strict=True):
         js = javascript(text)
         assert js["tokens"] == python.tokenize(text) == tokens, ascii(text)
         assert js["ids"] + [0] * (width - len(js["ids"])) == ids, ascii(text)
@@ -92,7 +92,7 @@ def test_hard_strings_agree_in_all_three(three_tokenizers):
     python, graph, javascript = three_tokenizers
     graph_tokens, graph_ids = graph_rows(graph, HARD_STRINGS)
     assert graph_ids == python.encode_batch(HARD_STRINGS)
-    for text, tokens in zip(HARD_STRINGS, graph_tokens):
+    for text, tokens in zip(HARD_STRINGS, graph_tokens, strict=True):
         assert javascript(text)["tokens"] == python.tokenize(text) == tokens, ascii(text[:60])
 
 
