@@ -22,16 +22,16 @@ $(VENV)/.installed: requirements.txt setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-demo: setup  ## train every app on its offline data, export it and predict with both runtimes (about 8 minutes)
+demo: setup  ## train every app on its offline data, export it and predict with both runtimes (about 3.5 minutes on 2 cores)
 	$(BIN)/python -m shared.demo
 
-demo-quick: setup  ## the same for sentiment and NER only (about 2 minutes)
+demo-quick: setup  ## the same for sentiment and NER only (about a minute)
 	$(BIN)/python -m shared.demo --quick
 
-test: setup  ## the whole test suite, what CI runs (about 15 minutes on 2 cores); ends with the slowest 20 tests
+test: setup  ## the whole test suite, what CI runs (about 13 minutes on 2 cores); ends with the slowest 20 tests
 	$(BIN)/python -m pytest $(XDIST)
 
-test-fast: setup  ## the pure-Python and small tests only (about 2 minutes): the development loop
+test-fast: setup  ## the pure-Python and small tests only (under a minute): the development loop
 	$(BIN)/python -m pytest $(XDIST) -m "not slow"
 
 benchmark: setup  ## quality benchmarks on the real datasets in ../shared/data (long)

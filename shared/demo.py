@@ -3,11 +3,11 @@
 Each app runs as its own process (python -m apps.<app>.train), exactly the command a
 user would type, after the shared word2vec vectors are built once for all of them. The
 demo passes each app a small recipe (fewer generated examples, fewer epochs, smaller
-layers where the default would take several minutes) so that the whole tour fits in
-about 8 minutes on a 2-core CPU; the train commands' own defaults are unchanged. While
-the next app trains, the previous one answers its example inputs with both runtimes
-(SavedModel and ONNX). The end is a table of each app's test metric and export, the
-example answers, and the commands that train each app on real data.
+layers where the default would take several minutes) so that the whole tour takes about
+3 minutes on a 2-core CPU (the goal: under 8); the train commands' own defaults are
+unchanged. While the next app trains, the previous one answers its example inputs with
+both runtimes (SavedModel and ONNX). The end is a table of each app's test metric and
+export, the example answers, and the commands that train each app on real data.
 """
 
 import argparse
@@ -47,10 +47,10 @@ RECIPES = {
 
 # Seconds each app's demo takes (training, evaluation, export with parity) on a 2-core
 # CPU, measured with `make demo`; the progress line's estimate of what is left.
-EXPECTED_SECONDS = {"embeddings": 2, "sentiment": 20, "ner": 45, "stocks": 20, "captioning": 90,
-                    "translation": 65, "textgen": 45}
+EXPECTED_SECONDS = {"embeddings": 2, "sentiment": 15, "ner": 25, "stocks": 15, "captioning": 50,
+                    "translation": 40, "textgen": 25}
 
-# `make demo-quick` / ``--quick``: the two text apps, about two minutes.
+# `make demo-quick` / ``--quick``: the two text apps, under a minute after the virtual environment.
 QUICK = ("sentiment", "ner")
 
 APPS = {
@@ -177,7 +177,7 @@ def main(argv=None):
     parser.add_argument("--apps", nargs="+", choices=sorted(APPS), default=None,
                         help="apps to train (default: all)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"only {' and '.join(QUICK)} (about two minutes): a first look")
+                        help=f"only {' and '.join(QUICK)} (under a minute): a first look")
     parser.add_argument("--epochs", type=int, default=None, help="override each app's demo epochs")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     args = parser.parse_args(argv)
