@@ -114,7 +114,8 @@ def open_text(path, encoding="utf-8", newline=None):
     return open(path, "r", encoding=python_encoding, newline=newline)
 
 
-def _read_bytes(path):
+def read_bytes(path):
+    """The file's bytes, decompressed when it is gzip (a truncated gzip file is an error)."""
     if is_gzip(path):
         with _open_gzip(path) as file:
             return file.read()
@@ -128,7 +129,7 @@ def decode_error(path, encoding="utf-8", fallback_line=None):
     the file is scanned again, one line at a time, to find it. This only runs once reading
     has already failed, so speed does not matter here.
     """
-    data = _read_bytes(path)
+    data = read_bytes(path)
     if _is_utf8(encoding) and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     for number, raw in enumerate(data.splitlines(), start=1):
@@ -204,6 +205,14 @@ def check_split_fractions(validation_fraction, test_fraction):
     if validation_fraction + test_fraction >= 1:
         raise SeqappsError("validation_fraction + test_fraction must be below 1, got "
                            f"{validation_fraction + test_fraction}")
+
+
+def split_size(total, fraction):
+    """``round(total * fraction)`` items for a split, but at least 1 when the fraction asks
+    for any and there are 3 or more items (a small set still gets a test example)."""
+    if fraction <= 0:
+        return 0
+    return max(1, round(total * fraction)) if total >= 3 else round(total * fraction)
 
 
 def sha256_file(path):

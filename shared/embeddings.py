@@ -37,7 +37,7 @@ FORMATS = ("auto", "word2vec-binary", "word2vec-text", "glove", "numpy")
 
 # Each entry is "module:function"; the function takes no arguments and returns the app's
 # offline default training texts (raw strings). Add an app here to make it share the vectors.
-TEXT_CORPORA = ("apps.sentiment.data:embedding_corpus", "apps.ner.data:embedding_corpus")
+TEXT_CORPORA = ("apps.sentiment.data:embedding_corpus", "apps.ner.demo:embedding_corpus")
 
 VECTORS_FILE, WORDS_FILE, META_FILE = "vectors.npy", "words.json", "meta.json"
 CACHE_VERSION = 1  # bump when the cache layout or the training recipe changes

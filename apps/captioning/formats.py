@@ -27,6 +27,14 @@ from shared.datasets import csv_rows, decode_error, iter_lines, open_text
 from shared.errors import DataError
 from shared.formats import announce, first_content_line, strip_gz
 
+# The official split lists of the Flickr8k release, by split.
+SPLIT_NAMES = ("train", "dev", "test")
+SPLIT_LISTS = {
+    "train": "Flickr_8k.trainImages.txt",
+    "dev": "Flickr_8k.devImages.txt",
+    "test": "Flickr_8k.testImages.txt",
+}
+
 TOKEN_FORM = "expected '<image>#<n><TAB><caption>'"
 # Lazy name: the key ends at the first '#<digits>' followed by a tab or spaces, so a caption
 # holding '#1 ' is still caption text. The name never holds a tab.

@@ -25,12 +25,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from apps.ner.demo import DEMO_SOURCE, demo_sentences, embedding_corpus  # noqa: F401 (re-exported)
-from apps.ner.formats import FORMATS, Sentence, read_conll, read_tagged  # noqa: F401
-from apps.ner.schemes import (OUTSIDE, SCHEMES, canonical, check_scheme, convert_tags, detect_scheme,  # noqa: F401
-                              spans_to_tags, tags_to_spans)
+from apps.ner.demo import DEMO_SOURCE, demo_sentences
+from apps.ner.formats import Sentence, read_tagged
+from apps.ner.schemes import OUTSIDE, SCHEMES, canonical, check_scheme
 from apps.ner.tolerance import file_scheme
-from apps.ner.writing import write_conll  # noqa: F401
 from shared.errors import DataError, SeqappsError
 
 VALIDATION_FRACTION = 0.1

@@ -21,13 +21,12 @@ file's bytes are not valid UTF-8, with a note naming the first line that is not.
 """
 
 import codecs
-import gzip
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from apps.ner.schemes import TAG_FORM, check_scheme, detect_scheme, fits, scheme_form, split_tag
-from shared.datasets import is_gzip, iter_lines
+from shared.datasets import iter_lines, read_bytes
 from shared.errors import DataError, SeqappsError
 
 DOCSTART = "-DOCSTART-"
@@ -96,11 +95,6 @@ class TaggedFile:
 # ---------------------------------------------------------------------------------------
 
 
-def _raw_bytes(path):
-    with (gzip.open(path) if is_gzip(path) else open(path, "rb")) as file:
-        return file.read()
-
-
 def choose_encoding(path, encoding="auto"):
     """``(encoding, note)``: ``encoding`` itself unless it is ``auto``, which is UTF-8 when
     the bytes are valid UTF-8 and latin-1 (with a note naming the first other line) if not."""
@@ -111,7 +105,7 @@ def choose_encoding(path, encoding="auto"):
             raise SeqappsError(f"unknown text encoding {encoding!r}: use auto, utf-8, latin-1, "
                                "cp1252 or another Python codec name") from None
         return encoding, ""
-    data = _raw_bytes(path)
+    data = read_bytes(path)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:

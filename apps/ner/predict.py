@@ -14,7 +14,7 @@ import json
 
 import numpy as np
 
-from apps.ner.data import tags_to_spans
+from apps.ner.schemes import tags_to_spans
 from apps.ner.encoding import NerEncoder
 from shared.errors import run_cli
 from shared.predict import add_predict_arguments, batches, emit, read_inputs

@@ -26,12 +26,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from apps.ner.data import SCHEMES, convert_tags, load_splits, tags_to_spans, write_conll
+from apps.ner.data import load_splits
 from apps.ner.encoding import NerEncoder, word_key
 from apps.ner.export import make_bundle
 from apps.ner.formats import format_catalogue
 from apps.ner.metrics import entity_scores, format_report
 from apps.ner.model import build_model, char_classes, tagging_loss
+from apps.ner.schemes import SCHEMES, convert_tags, tags_to_spans
+from apps.ner.writing import write_conll
 from shared.embeddings import add_embedding_arguments, embedding_matrix, vectors_from_arguments
 from shared.errors import SeqappsError, run_cli
 from shared.export import add_output_arguments, export_app

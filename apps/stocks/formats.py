@@ -26,6 +26,7 @@ import numpy as np
 from shared.errors import DataError
 
 COLUMNS = ("open", "high", "low", "close", "volume")
+OPEN, HIGH, LOW, CLOSE, VOLUME = range(5)  # their positions
 
 # Cell texts that mean "no value". Anything else that is not a number is an error.
 MISSING = frozenset({"", "null", "NULL", "Null", "NaN", "nan", "NAN", "NA", "na", "-"})

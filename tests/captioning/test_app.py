@@ -7,7 +7,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from apps.captioning.data import write_demo_dataset
+from apps.captioning.demo import write_demo_dataset
 from apps.captioning.predict import main as predict_main
 from shared.serving import artifact_path, load_manifest
 from tests.commands import main_rows, run

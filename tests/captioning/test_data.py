@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.captioning import data as captioning
-from apps.captioning.data import (CaptionData, ImageCaptions, demo_dataset, load_captions,
-                                  make_splits, read_caption_csv, read_coco_json,
-                                  read_flickr_token, read_split_list, write_demo_dataset)
+from apps.captioning import demo as captioning_demo
+from apps.captioning.data import (CaptionData, ImageCaptions, load_captions, make_splits, read_caption_csv,
+                                  read_coco_json, read_flickr_token, read_split_list)
+from apps.captioning.demo import demo_dataset, write_demo_dataset
 from shared.errors import DataError, SeqappsError
 from tests.datafiles import raises_at, write
 
@@ -490,8 +490,8 @@ def test_an_interrupted_demo_write_leaves_no_folder(tmp_path, monkeypatch):
             raise RuntimeError("interrupted")
         return real_render(*args)
 
-    real_render = captioning._render
-    monkeypatch.setattr(captioning, "_render", failing_render)
+    real_render = captioning_demo._render
+    monkeypatch.setattr(captioning_demo, "_render", failing_render)
     with pytest.raises(RuntimeError, match="interrupted"):
         write_demo_dataset(tmp_path / "demo", count=20)
     assert list(tmp_path.iterdir()) == []

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from apps.captioning.data import write_demo_dataset
+from apps.captioning.demo import write_demo_dataset
 from apps.captioning.train import main
 from tests.short_runs import all_finite, history_losses, train
 

@@ -3,9 +3,11 @@ from collections import Counter
 
 import pytest
 
-from apps.ner.data import (DEMO_SOURCE, SCHEMES, Sentence, Splits, convert_tags, demo_sentences,
-                           detect_scheme, embedding_corpus, load_splits, read_conll,
-                           spans_to_tags, tags_to_spans, write_conll)
+from apps.ner.data import Splits, load_splits
+from apps.ner.demo import DEMO_SOURCE, demo_sentences, embedding_corpus
+from apps.ner.formats import Sentence, read_conll
+from apps.ner.schemes import SCHEMES, convert_tags, detect_scheme, spans_to_tags, tags_to_spans
+from apps.ner.writing import write_conll
 from shared.errors import DataError, SeqappsError
 from tests.datafiles import raises_at, write
 

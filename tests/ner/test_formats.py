@@ -9,7 +9,8 @@ import gzip
 
 import pytest
 
-from apps.ner.data import Sentence, load_splits
+from apps.ner.data import load_splits
+from apps.ner.formats import Sentence
 from apps.ner.formats import FORMATS, choose_encoding, read_tagged
 from apps.ner.train import build_parser
 from shared.errors import SeqappsError

@@ -7,7 +7,8 @@ warning naming each file:line, and are an error naming them when they are more.
 
 import pytest
 
-from apps.ner.data import Sentence, load_splits
+from apps.ner.data import load_splits
+from apps.ner.formats import Sentence
 from apps.ner.schemes import (READ_SCHEMES, canonical, convert_tags, least_broken, scheme_break, scheme_evidence,
                               spans_to_tags, split_tag, tags_to_spans)
 from apps.ner.tolerance import tolerated_breaks

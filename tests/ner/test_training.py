@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from apps.ner.data import Sentence
+from apps.ner.formats import Sentence
 from apps.ner.encoding import NerEncoder
 from apps.ner.model import build_model, tagging_loss
 from apps.ner.train import encode, tagging_dataset
